@@ -1,0 +1,174 @@
+# xmig: one Makefile.  ./configure first; it writes config.mk here (or in a
+# build directory, which then holds a GNUmakefile that includes this file).
+
+ifeq ($(wildcard config.mk),)
+$(error no config.mk: run ./configure first)
+endif
+include config.mk
+
+S := $(srcdir)
+O := obj
+VERSION := 0.1.0
+SONAME := libxmig.so.0
+
+CPPFLAGS := -I$(S) -I$(S)/include -D_GNU_SOURCE
+ALL_CFLAGS := -std=c11 $(CFLAGS) $(WARN) $(SAN_FLAGS) -fPIC $(CPPFLAGS)
+ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS)
+
+LIB_SRCS := common/error.c \
+	records/names.c records/headers.c records/xl_header.c \
+	records/json_check.c records/page_data.c records/pv.c records/hvm.c \
+	records/policy.c records/libxl_records.c records/libxc_records.c \
+	records/views.c \
+	streams/transport.c streams/order.c streams/reader.c streams/writer.c \
+	streams/synth.c
+CLI_SRCS := xmigd/xmig.c xmigd/cmd_verify.c xmigd/cmd_dump.c \
+	xmigd/cmd_sample.c
+TEST_NAMES := test_cursor test_records test_negative test_streams \
+	test_writer test_errors
+TEST_SUPPORT := tests/support.c
+BENCH_NAMES := bench_codec
+FUZZ_NAMES := fuzz_libxc fuzz_libxl fuzz_xl
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(O)/%.o)
+TEST_BINS := $(TEST_NAMES:%=$(O)/tests/%)
+BENCH_BINS := $(BENCH_NAMES:%=$(O)/bench/%)
+FUZZ_BINS := $(FUZZ_NAMES:%=$(O)/fuzz/%)
+
+.PHONY: all check check-unit check-cli check-interop check-headers \
+	check-sanitizers valgrind fuzz fuzz-build bench demo install \
+	uninstall clean distclean corpus
+
+all: libxmig.a $(SONAME) xmig
+
+$(O)/%.o: $(S)/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $*.c"
+	@$(CC) $(ALL_CFLAGS) -fvisibility=hidden -MMD -MP -c -o $@ $<
+
+libxmig.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(SONAME): $(LIB_OBJS) $(S)/libxmig/libxmig.syms
+	$(CC) -shared -Wl,-soname,$(SONAME) \
+	  -Wl,--version-script=$(S)/libxmig/libxmig.syms \
+	  $(ALL_LDFLAGS) -o $@ $(LIB_OBJS)
+	ln -sf $(SONAME) libxmig.so
+
+xmig: $(CLI_OBJS) libxmig.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) libxmig.a
+
+# ---- tests ----------------------------------------------------------------
+
+$(O)/tests/%: $(S)/tests/%.c $(S)/$(TEST_SUPPORT) libxmig.a
+	@mkdir -p $(O)/tests
+	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(S)/$(TEST_SUPPORT) \
+	  libxmig.a $(ALL_LDFLAGS) $(CMOCKA_LIBS)
+
+check: check-headers check-unit check-cli check-interop
+	@echo "make check: all suites passed"
+
+check-unit: $(TEST_BINS)
+	@$(S)/tests/run-unit.sh $(TEST_BINS)
+
+check-cli: xmig
+	@XMIG=./xmig $(S)/tests/cli.sh
+
+check-interop: xmig
+	@XMIG=./xmig $(S)/tests/interop-verify-stream.sh
+
+# The public headers compile alone, as pedantic C99 and as C++.
+check-headers:
+	$(CC) -std=c99 -pedantic -Werror -Wall -Wextra -I$(S)/include \
+	  -fsyntax-only $(S)/tests/compile-c99.c
+	@if [ -n "$(CXX)" ]; then \
+	  echo "$(CXX) -x c++ -fsyntax-only tests/compile-cxx.cc"; \
+	  $(CXX) -std=c++11 -pedantic -Werror -Wall -I$(S)/include \
+	    -fsyntax-only -x c++ $(S)/tests/compile-cxx.cc; fi
+
+# A second build, with ASan+UBSan, that runs the unit and CLI tests.
+check-sanitizers:
+	mkdir -p build-sanitizers
+	cd build-sanitizers && $(S)/configure --enable-sanitizers \
+	  CC="$(CC)" CFLAGS="-O1 -g" >/dev/null && \
+	  $(MAKE) --no-print-directory check-unit check-cli
+
+valgrind: $(TEST_BINS)
+	@for t in $(TEST_BINS); do \
+	  echo "valgrind $$t"; \
+	  valgrind -q --error-exitcode=9 --leak-check=full $$t >/dev/null \
+	    || exit 1; done
+
+# ---- fuzzing ---------------------------------------------------------------
+
+FUZZ_SECONDS ?= 30
+FUZZ_CC ?= clang
+FUZZ_FLAGS_ALL := -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -g -O1 -std=c11 -D_GNU_SOURCE \
+	-I$(S) -I$(S)/include
+
+$(O)/fuzz/%: $(S)/fuzz/%.c $(LIB_SRCS:%=$(S)/%)
+	@mkdir -p $(O)/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS_ALL) -o $@ $< $(LIB_SRCS:%=$(S)/%)
+
+fuzz-build: $(FUZZ_BINS)
+
+# Each harness runs FUZZ_SECONDS on a copy of its committed seed corpus.
+fuzz: fuzz-build
+	@$(S)/fuzz/run.sh $(S)/fuzz/corpus $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+# Regenerate the committed seed corpus from the synthetic streams.
+corpus: xmig
+	@XMIG=./xmig $(S)/fuzz/make-corpus.sh $(S)/fuzz/corpus
+
+# ---- benchmarks and demo ---------------------------------------------------
+
+$(O)/bench/%: $(S)/bench/%.c libxmig.a
+	@mkdir -p $(O)/bench
+	$(CC) $(ALL_CFLAGS) -o $@ $< libxmig.a $(ALL_LDFLAGS)
+
+bench: $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do $$b || exit 1; done
+
+demo: xmig
+	@XMIG=./xmig $(S)/tests/demo.sh
+
+# ---- install ---------------------------------------------------------------
+
+DESTDIR ?=
+LIBDIR := $(prefix)/lib
+INCDIR := $(prefix)/include
+BINDIR := $(prefix)/bin
+MANDIR := $(prefix)/share/man
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/xmig \
+	  $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 libxmig.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SONAME) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libxmig.so
+	install -m 644 $(S)/include/xmig.h $(DESTDIR)$(INCDIR)/
+	install -m 644 $(S)/include/xmig/types.h $(S)/include/xmig/errors.h \
+	  $(DESTDIR)$(INCDIR)/xmig/
+	install -m 755 xmig $(DESTDIR)$(BINDIR)/
+	install -m 644 $(S)/docs/man/xmig.1 $(DESTDIR)$(MANDIR)/man1/
+	sed -e 's|@prefix@|$(prefix)|' -e 's|@VERSION@|$(VERSION)|' \
+	  $(S)/libxmig/libxmig.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libxmig.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libxmig.a $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	  $(DESTDIR)$(LIBDIR)/libxmig.so $(DESTDIR)$(INCDIR)/xmig.h \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig/libxmig.pc $(DESTDIR)$(BINDIR)/xmig \
+	  $(DESTDIR)$(MANDIR)/man1/xmig.1
+	rm -rf $(DESTDIR)$(INCDIR)/xmig
+
+clean:
+	rm -rf $(O) libxmig.a libxmig.so $(SONAME) xmig build-sanitizers \
+	  demo-out
+
+distclean: clean
+	rm -f config.mk GNUmakefile
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

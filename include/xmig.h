@@ -1,0 +1,167 @@
+/*
+ * libxmig: Xen migration streams, byte for byte.
+ *
+ * Every call that can fail returns -1 or NULL and leaves a per-thread error
+ * (xmig/errors.h) naming what was wrong and where.  Handles are opaque.
+ * Views handed to callbacks point into the reader's buffer and are valid
+ * until the callback returns.
+ */
+#ifndef XMIG_H
+#define XMIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xmig/errors.h"
+#include "xmig/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
+#define XMIG_VERSION_STRING "0.1.0"
+
+/* ---- transports ---------------------------------------------------- */
+
+struct xmig_transport;
+
+/* A file descriptor (file, pipe or socket); closed on free if owned. */
+struct xmig_transport *xmig_transport_fd(int fd, int take_ownership);
+/* A caller's memory as a read-only source: the reader lends from it
+ * without copying.  buf must outlive the transport. */
+struct xmig_transport *xmig_transport_memory(const void *buf, size_t len);
+/* A growing memory buffer to write into. */
+struct xmig_transport *xmig_transport_memory_sink(void);
+const void *xmig_transport_sink_data(const struct xmig_transport *t,
+                                     size_t *len);
+void xmig_transport_free(struct xmig_transport *t);
+
+/* ---- reading ------------------------------------------------------- */
+
+enum xmig_format {
+    XMIG_FORMAT_AUTO = 0, /* told apart by the first octets */
+    XMIG_FORMAT_XL,       /* xl save file: header + libxl stream */
+    XMIG_FORMAT_LIBXL,    /* libxl stream v2 (with libxc inline) */
+    XMIG_FORMAT_LIBXC     /* libxc image v2 or v3 */
+};
+
+const char *xmig_format_name(enum xmig_format f);
+/* Which format do these first octets start?  XMIG_FORMAT_AUTO: none. */
+enum xmig_format xmig_format_detect(const void *buf, size_t len);
+
+struct xmig_reader;
+
+/* The reader does not take ownership of the transport. */
+struct xmig_reader *xmig_reader_create(struct xmig_transport *t,
+                                       enum xmig_format format);
+void xmig_reader_free(struct xmig_reader *r);
+
+/* The next header or record, validated (fields and order).
+ * Returns 1 with *rec filled, 0 once the final END has been read,
+ * -1 on error. */
+int xmig_reader_next(struct xmig_reader *r, struct xmig_record *rec);
+
+/* Read to the end: fn sees every item; a nonzero return from fn stops
+ * the run with that value (-1 keeps fn's error if it set one). */
+typedef int (*xmig_item_fn)(void *user_data, const struct xmig_record *rec);
+int xmig_reader_run(struct xmig_reader *r, xmig_item_fn fn, void *user_data);
+
+/* After the final END: -1 if the transport still has data. */
+int xmig_reader_expect_eof(struct xmig_reader *r);
+
+enum xmig_format xmig_reader_format(const struct xmig_reader *r);
+
+struct xmig_stream_stats {
+    uint64_t bytes;            /* consumed so far */
+    uint64_t records;          /* libxl + libxc records */
+    uint64_t page_data_records;
+    uint64_t pfns;             /* pfn words in PAGE_DATA */
+    uint64_t data_pages;       /* pages carrying data */
+    uint64_t optional_skipped; /* unknown optional records */
+    uint32_t guest_type;       /* from the domain header, 0 before it */
+    uint32_t libxc_version;
+};
+void xmig_reader_stats(const struct xmig_reader *r,
+                       struct xmig_stream_stats *out);
+
+/* Accessors for the little-endian arrays inside record views. */
+uint64_t xmig_page_data_pfn_word(const struct xmig_page_data *pd, uint32_t i);
+uint64_t xmig_p2m_frame(const struct xmig_p2m_frames *p, uint32_t i);
+void xmig_hvm_param_get(const struct xmig_hvm_params *hp, uint32_t i,
+                        struct xmig_hvm_param *out);
+void xmig_cpuid_leaf_get(const struct xmig_cpuid_policy *p, uint32_t i,
+                         struct xmig_cpuid_leaf *out);
+void xmig_msr_entry_get(const struct xmig_msr_policy *p, uint32_t i,
+                        struct xmig_msr_entry *out);
+uint64_t xmig_pfn_list_get(const struct xmig_pfn_list *p, uint32_t i);
+
+/* Record names, e.g. "PAGE_DATA", "EMULATOR_CONTEXT". */
+const char *xmig_record_name(enum xmig_layer layer, uint32_t type);
+
+/* ---- writing ------------------------------------------------------- */
+
+struct xmig_writer;
+
+/* The writer checks everything it writes against the same rules the
+ * reader enforces; it never emits an invalid stream.  It does not take
+ * ownership of the transport. */
+struct xmig_writer *xmig_writer_create(struct xmig_transport *t);
+void xmig_writer_free(struct xmig_writer *w);
+
+/* Optional outer layers, in this order. */
+int xmig_writer_xl_header(struct xmig_writer *w, const char *json_config);
+int xmig_writer_libxl_begin(struct xmig_writer *w);
+
+/* The libxc image.  Inside libxl this first writes LIBXC_CONTEXT; after a
+ * CHECKPOINT it resumes the same image (no new headers). */
+int xmig_writer_libxc_begin(struct xmig_writer *w, uint32_t guest_type,
+                            uint32_t xen_major, uint32_t xen_minor);
+
+/* A libxc record with a ready body (NULL/0 for empty records); the body
+ * is sent from the caller's memory. */
+int xmig_writer_libxc_record(struct xmig_writer *w, uint32_t type,
+                             const void *body, uint32_t len);
+
+/* PAGE_DATA: count pfn words; pages[i] is the data of pfn i, NULL for the
+ * types that carry none (XTAB, BROKEN, XALLOC).  Zero copy: page data goes
+ * to the transport from where it lies. */
+int xmig_writer_page_data(struct xmig_writer *w, uint32_t count,
+                          const uint64_t *pfn_words,
+                          const void *const *pages);
+
+int xmig_writer_tsc_info(struct xmig_writer *w, const struct xmig_tsc_info *t);
+int xmig_writer_hvm_params(struct xmig_writer *w,
+                           const struct xmig_hvm_param *p, uint32_t count);
+int xmig_writer_cpuid_policy(struct xmig_writer *w,
+                             const struct xmig_cpuid_leaf *l, uint32_t count);
+int xmig_writer_msr_policy(struct xmig_writer *w,
+                           const struct xmig_msr_entry *m, uint32_t count);
+int xmig_writer_pv_info(struct xmig_writer *w, const struct xmig_pv_info *pi);
+
+/* libxc END (then back to libxl, if inside it). */
+int xmig_writer_libxc_end(struct xmig_writer *w);
+
+/* A libxl record with a ready body. */
+int xmig_writer_libxl_record(struct xmig_writer *w, uint32_t type,
+                             const void *body, uint32_t len);
+/* EMULATOR_XENSTORE_DATA from npairs (key, value) C strings. */
+int xmig_writer_emulator_xenstore(struct xmig_writer *w, uint32_t emulator_id,
+                                  uint32_t index, const char *const *keys,
+                                  const char *const *values, uint32_t npairs);
+/* libxl END. */
+int xmig_writer_libxl_end(struct xmig_writer *w);
+
+uint64_t xmig_writer_offset(const struct xmig_writer *w);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,144 @@
+/*
+ * records/: encode and decode the bytes of every header and record of the
+ * xl save file, the libxl stream v2 and the libxc image v2/v3.  No I/O, no
+ * ordering: a decoder sees one body through a cursor and says whether it
+ * obeys its record's rules.  Errors go through common/error.h with the
+ * position of the offending field relative to the body.
+ */
+#ifndef XMIG_RECORDS_H
+#define XMIG_RECORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/cursor.h"
+#include "xmig/types.h"
+
+/* Wire sizes. */
+#define REC_HEADER_SIZE 8         /* {u32 type, u32 body_length} */
+#define REC_IMAGE_HEADER_SIZE 24
+#define REC_DOMAIN_HEADER_SIZE 16
+#define REC_LIBXL_HEADER_SIZE 16
+#define REC_XL_MAGIC_SIZE 32
+#define REC_XL_HEADER_SIZE 48
+#define REC_TSC_INFO_SIZE 24
+#define REC_CPUID_LEAF_SIZE 24
+#define REC_MSR_ENTRY_SIZE 16
+#define REC_HVM_PARAM_SIZE 16
+#define REC_HVM_DESC_SIZE 8       /* struct hvm_save_descriptor */
+#define REC_HVM_SAVE_HEADER_SIZE 24
+
+/* Identification. */
+#define REC_IHDR_MARKER UINT64_C(0xFFFFFFFFFFFFFFFF)
+#define REC_IHDR_ID 0x58454E46u   /* "XENF" */
+#define REC_LIBXL_IDENT UINT64_C(0x4C6962786C466D74) /* "LibxlFmt" */
+#define REC_XL_BYTEORDER 0x01020304u
+#define REC_XL_FLAG_JSON 1u
+#define REC_XL_FLAG_STREAMV2 2u
+extern const uint8_t rec_xl_magic[REC_XL_MAGIC_SIZE];
+
+/* HVM save format (xen/arch-x86/hvm/save.h). */
+#define REC_HVM_FILE_MAGIC 0x54381286u
+#define REC_HVM_FILE_VERSION 1u
+#define REC_HVM_CODE_END 0u
+#define REC_HVM_CODE_HEADER 1u
+#define REC_HVM_CODE_MAX 20u      /* largest typecode Xen 4.17 defines */
+
+/* Hard caps, checked before anything is allocated. */
+#define REC_MAX_BODY (128u << 20)        /* Xen's own cap on one record */
+#define REC_MAX_SMALL_BODY (16u << 20)   /* records that carry no pages */
+#define REC_XL_MAX_OPTDATA (16u << 20)   /* xl save-file optional data */
+#define REC_XS_MAX_KEY 2048u             /* XENSTORE_REL_PATH_MAX */
+#define REC_XS_MAX_VALUE 4096u           /* XENSTORE_PAYLOAD_MAX */
+
+_Static_assert(REC_MAX_BODY < UINT32_MAX / 2, "caps fit in u32 arithmetic");
+
+/* What a libxc decoder needs to know about the stream so far. */
+struct rec_ctx {
+    uint32_t version;      /* image version, 2 or 3 */
+    uint32_t guest_type;   /* XMIG_DOMAIN_* */
+    uint8_t pv_width;      /* from X86_PV_INFO; 0 until seen */
+};
+
+const char *rec_libxc_name(uint32_t type);
+const char *rec_libxl_name(uint32_t type);
+
+/* Is this type one this codec knows?  (Unknown optional records are
+ * skipped by the stream layer; unknown mandatory ones are errors.) */
+int rec_libxc_known(uint32_t type);
+int rec_libxl_known(uint32_t type);
+
+/* Check body_length against the record's rules before reading the body. */
+int rec_libxc_check_length(uint32_t type, uint32_t length);
+int rec_libxl_check_length(uint32_t type, uint32_t length);
+
+/* Record framing: header and trailing zero padding. */
+int rec_header_decode(struct cursor *c, uint32_t *type, uint32_t *length);
+int rec_header_encode(struct cursor *c, uint32_t type, uint32_t length);
+int rec_padding_check(const uint8_t *pad, size_t n);
+
+/* Headers (headers.c, xl_header.c). */
+int rec_image_header_decode(struct cursor *c, struct xmig_image_header *h);
+int rec_image_header_encode(struct cursor *c, const struct xmig_image_header *h);
+int rec_domain_header_decode(struct cursor *c, struct xmig_domain_header *h);
+int rec_domain_header_encode(struct cursor *c, const struct xmig_domain_header *h);
+int rec_libxl_header_decode(struct cursor *c, struct xmig_libxl_header *h);
+int rec_libxl_header_encode(struct cursor *c, const struct xmig_libxl_header *h);
+int rec_xl_header_decode(struct cursor *c, struct xmig_xl_header *h);
+int rec_xl_optdata_decode(struct cursor *c, struct xmig_xl_header *h);
+int rec_xl_header_encode(struct cursor *c, const struct xmig_xl_header *h);
+int rec_json_check(const uint8_t *text, size_t len);
+
+/* Record bodies: decode fills out->u; the caller set out->type/length. */
+int rec_libxc_decode(const struct rec_ctx *ctx, struct cursor *body,
+                     struct xmig_record *out);
+int rec_libxl_decode(struct cursor *body, struct xmig_record *out);
+
+/* Per-record decoders, reachable for tests. */
+int rec_page_data_decode(struct cursor *c, struct xmig_page_data *pd);
+int rec_pv_info_decode(struct cursor *c, struct xmig_pv_info *pi);
+int rec_p2m_frames_decode(const struct rec_ctx *ctx, struct cursor *c,
+                          struct xmig_p2m_frames *p);
+int rec_pv_vcpu_decode(struct cursor *c, struct xmig_pv_vcpu *v);
+int rec_tsc_info_decode(struct cursor *c, struct xmig_tsc_info *t);
+int rec_hvm_context_decode(struct cursor *c, struct xmig_hvm_context *hc);
+int rec_hvm_params_decode(struct cursor *c, struct xmig_hvm_params *hp);
+int rec_cpuid_policy_decode(struct cursor *c, struct xmig_cpuid_policy *p);
+int rec_msr_policy_decode(struct cursor *c, struct xmig_msr_policy *p);
+int rec_pfn_list_decode(struct cursor *c, struct xmig_pfn_list *p);
+int rec_emulator_decode(struct cursor *c, int xenstore, struct xmig_emulator *e);
+int rec_checkpoint_state_decode(struct cursor *c, struct xmig_checkpoint_state *s);
+
+/* Encoders write a body (without record header) at the cursor. */
+int rec_page_data_encode_head(struct cursor *c, uint32_t count,
+                              const uint64_t *pfn_words);
+int rec_pv_info_encode(struct cursor *c, const struct xmig_pv_info *pi);
+int rec_p2m_frames_encode(struct cursor *c, uint32_t start, uint32_t end,
+                          const uint64_t *frames, uint32_t count);
+int rec_pv_vcpu_encode_head(struct cursor *c, uint32_t vcpu_id);
+int rec_tsc_info_encode(struct cursor *c, const struct xmig_tsc_info *t);
+int rec_hvm_params_encode(struct cursor *c, const struct xmig_hvm_param *p,
+                          uint32_t count);
+int rec_cpuid_policy_encode(struct cursor *c, const struct xmig_cpuid_leaf *l,
+                            uint32_t count);
+int rec_msr_policy_encode(struct cursor *c, const struct xmig_msr_entry *m,
+                          uint32_t count);
+int rec_pfn_list_encode(struct cursor *c, const uint64_t *pfns, uint32_t count);
+int rec_emulator_encode_head(struct cursor *c, uint32_t emulator_id,
+                             uint32_t index);
+int rec_checkpoint_state_encode(struct cursor *c,
+                                const struct xmig_checkpoint_state *s);
+
+/* Does a pfn type carry a page of data?  (NOTAB, L1-L4, pinned L1-L4.) */
+static inline int rec_pfn_type_has_data(unsigned type)
+{
+    return type <= 0x4u || (type >= 0x9u && type <= 0xCu);
+}
+
+/* Types 5-8 are reserved in the pfn type nibble. */
+static inline int rec_pfn_type_valid(unsigned type)
+{
+    return type < 5u || type > 8u;
+}
+
+#endif

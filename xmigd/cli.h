@@ -1,0 +1,24 @@
+/* Shared bits of the xmig command line: subcommand entry points, input
+ * opening, format names.  Exit codes: 0 ok, 1 invalid input or failure,
+ * 2 usage error or input that could not be read at all. */
+#ifndef XMIG_CLI_H
+#define XMIG_CLI_H
+
+#include <stdio.h>
+
+#include "xmig.h"
+
+#define EXIT_INVALID 1
+#define EXIT_USAGE 2
+
+int verify_main(int argc, char **argv);
+int dump_main(int argc, char **argv);
+int sample_main(int argc, char **argv);
+
+/* "-" is standard input.  Returns a transport owning the fd, or NULL with a
+ * message printed. */
+struct xmig_transport *cli_open_input(const char *cmd, const char *path);
+int cli_parse_format(const char *cmd, const char *name, enum xmig_format *out);
+void cli_report(const char *cmd, const char *path);
+
+#endif

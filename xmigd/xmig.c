@@ -1,0 +1,91 @@
+/* xmig: the command line, as a table of subcommands. */
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "xmigd/cli.h"
+
+static const struct subcommand {
+    const char *name;
+    int (*main)(int argc, char **argv);
+    const char *summary;
+} subcommands[] = {
+    { "verify", verify_main, "check a stream against the Xen specs" },
+    { "dump", dump_main, "list a stream's headers and records" },
+    { "sample", sample_main, "write a synthetic sample stream" },
+};
+
+#define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))
+
+static int usage(FILE *out, int rc)
+{
+    fprintf(out, "usage: xmig <subcommand> [options]\n\nsubcommands:\n");
+    for (size_t i = 0; i < NSUB; i++) {
+        fprintf(out, "  %-10s %s\n", subcommands[i].name,
+                subcommands[i].summary);
+    }
+    fprintf(out, "\n'xmig <subcommand> --help' for its options; "
+                 "'xmig --version'.\n");
+    return rc;
+}
+
+struct xmig_transport *cli_open_input(const char *cmd, const char *path)
+{
+    int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO)
+                                    : open(path, O_RDONLY | O_CLOEXEC);
+    struct xmig_transport *t;
+
+    if (fd < 0) {
+        fprintf(stderr, "xmig %s: cannot open %s: %m\n", cmd, path);
+        return NULL;
+    }
+    t = xmig_transport_fd(fd, 1);
+    if (!t) {
+        close(fd);
+        fprintf(stderr, "xmig %s: %s\n", cmd, xmig_error_message());
+    }
+    return t;
+}
+
+int cli_parse_format(const char *cmd, const char *name, enum xmig_format *out)
+{
+    static const enum xmig_format all[] = { XMIG_FORMAT_AUTO, XMIG_FORMAT_XL,
+                                            XMIG_FORMAT_LIBXL,
+                                            XMIG_FORMAT_LIBXC };
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        if (strcmp(name, xmig_format_name(all[i])) == 0) {
+            *out = all[i];
+            return 0;
+        }
+    }
+    fprintf(stderr, "xmig %s: unknown format '%s' (auto, xl, libxl, libxc)\n",
+            cmd, name);
+    return -1;
+}
+
+void cli_report(const char *cmd, const char *path)
+{
+    fprintf(stderr, "xmig %s: %s: %s\n", cmd,
+            strcmp(path, "-") == 0 ? "<stdin>" : path, xmig_error_message());
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        return usage(stderr, EXIT_USAGE);
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        return usage(stdout, 0);
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("xmig %s\n", XMIG_VERSION_STRING);
+        return 0;
+    }
+    for (size_t i = 0; i < NSUB; i++) {
+        if (strcmp(argv[1], subcommands[i].name) == 0) {
+            return subcommands[i].main(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "xmig: unknown subcommand '%s'\n", argv[1]);
+    return usage(stderr, EXIT_USAGE);
+}
