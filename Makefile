@@ -65,7 +65,7 @@ xmig: $(CLI_OBJS) libxmig.a
 $(O)/tests/%: $(S)/tests/%.c $(S)/$(TEST_SUPPORT) libxmig.a
 	@mkdir -p $(O)/tests
 	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(S)/$(TEST_SUPPORT) \
-	  libxmig.a $(ALL_LDFLAGS) $(CMOCKA_LIBS)
+	  libxmig.a $(ALL_LDFLAGS) $(CMOCKA_LIBS) -lpthread
 
 check: check-headers check-unit check-cli check-interop
 	@echo "make check: all suites passed"

@@ -163,7 +163,7 @@ static int truncated(struct xmig_reader *r, const char *what, size_t n,
 static int fill(struct xmig_reader *r, size_t n, const char *what)
 {
     while (r->rend - r->rpos < n) {
-        size_t have = r->rend - r->rpos;
+        size_t have = r->rend - r->rpos, room;
         ssize_t m;
 
         if (r->rend == r->cap) {
@@ -176,7 +176,13 @@ static int fill(struct xmig_reader *r, size_t n, const char *what)
                 return -1;
             }
         }
-        m = r->t->ops->read(r->t, r->buf + r->rend, r->cap - r->rend);
+        /* Read ahead, except from a transport that lends: once the buffer
+         * is drained, every later octet can be lent in place instead. */
+        room = r->cap - r->rend;
+        if (r->t->ops->lend && room > n - have) {
+            room = n - have;
+        }
+        m = r->t->ops->read(r->t, r->buf + r->rend, room);
         if (m < 0) {
             err_rebase(r->offset + have);
             return -1;

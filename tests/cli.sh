@@ -1,0 +1,113 @@
+#!/bin/bash
+# xmig verify / dump / sample tested as programs: exit codes, the one-line
+# error, stdin, JSON output, atomic file creation when the disk fills.
+set -u
+XMIG=${XMIG:-./xmig}
+XMIG=$(cd "$(dirname "$XMIG")" && pwd)/$(basename "$XMIG")
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+# expect STATUS DESCRIPTION -- command...
+expect() {
+    local want=$1 what=$2
+    shift 3
+    "$@" >"$T/out" 2>"$T/err"
+    local got=$?
+    if [ "$got" = "$want" ]; then ok; else
+        bad "$what: exit $got, expected $want"; sed 's/^/    /' "$T/err" >&2
+    fi
+}
+
+# patch FILE OFFSET HEXBYTES: overwrite octets in place
+patch() {
+    printf "$(echo "$3" | sed 's/../\\x&/g')" |
+        dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+cd "$T"
+expect 2 "no arguments" -- "$XMIG"
+expect 2 "unknown subcommand" -- "$XMIG" frobnicate
+expect 0 "--help" -- "$XMIG" --help
+expect 0 "--version" -- "$XMIG" --version
+grep -q '^xmig ' out || bad "--version prints the version"
+expect 2 "verify without a file" -- "$XMIG" verify
+expect 2 "verify with a bad format" -- "$XMIG" verify --format nope x
+expect 2 "verify a missing file" -- "$XMIG" verify /nonexistent/file
+grep -q "cannot open /nonexistent/file" err && ok || bad "missing file named"
+
+for fmt in xl libxl libxc; do
+    expect 0 "sample $fmt" -- "$XMIG" sample --format "$fmt" --pages 300 "s.$fmt"
+    expect 0 "verify $fmt" -- "$XMIG" verify "s.$fmt"
+    grep -q "valid $fmt stream: x86 HVM, libxc v3" out && ok ||
+        bad "verify $fmt summary: $(cat out)"
+    expect 0 "verify --format $fmt" -- "$XMIG" verify --format "$fmt" "s.$fmt"
+done
+expect 1 "libxl file read as libxc" -- "$XMIG" verify --format libxc s.libxl
+expect 0 "sample pv" -- "$XMIG" sample --pv --pages 600 pv.xl
+expect 0 "verify pv" -- "$XMIG" verify pv.xl
+grep -q "x86 PV" out && ok || bad "pv summary"
+
+# stdin
+"$XMIG" verify -q - < s.xl > out 2>&1 && ok || bad "verify from stdin"
+[ ! -s out ] && ok || bad "--quiet prints nothing"
+
+# One line on stderr naming offset, record and rule.  The first PAGE_DATA
+# of s.libxc sits after image header (24), domain header (16), CPUID (8+48),
+# MSR (8+32), STATIC_DATA_END (8): at 144; its reserved field at 144+12.
+cp s.libxc bad.libxc
+patch bad.libxc 156 01000000
+expect 1 "reserved field set" -- "$XMIG" verify bad.libxc
+[ "$(wc -l < err)" = 1 ] && ok || bad "exactly one error line: $(cat err)"
+grep -q "offset 156 (0x9c): libxc record PAGE_DATA (0x1): reserved field" err \
+    && ok || bad "error names offset, record and rule: $(cat err)"
+
+head -c 1000 s.xl > short.xl
+expect 1 "truncated" -- "$XMIG" verify short.xl
+grep -q "truncated" err && ok || bad "truncation named: $(cat err)"
+
+cat s.libxc s.libxc > twice.libxc
+expect 1 "trailing data" -- "$XMIG" verify twice.libxc
+grep -q "trailing data after the final END" err && ok || bad "trailing named"
+expect 0 "--allow-trailing" -- "$XMIG" verify --allow-trailing twice.libxc
+
+printf 'hello, world\n' > junk
+expect 1 "junk" -- "$XMIG" verify junk
+grep -q "not a Xen migration stream" err && ok || bad "junk named"
+
+# dump: squashed page data, decoded small records, JSON
+expect 0 "dump" -- "$XMIG" dump s.xl
+grep -q "libxc PAGE_DATA x 1 (squashed): 300 pfns" out && ok ||
+    bad "dump squashes PAGE_DATA: $(grep PAGE out)"
+grep -q "X86_TSC_INFO (0x8), length 24: mode 0, 2400000 kHz" out && ok ||
+    bad "dump decodes TSC"
+grep -q "HVM_CONTEXT (0x9), length 1080: 3 descriptors: 1/0(24) 2/0(1032) 0/0(0)" out &&
+    ok || bad "dump lists HVM descriptors"
+expect 0 "dump --json" -- "$XMIG" dump --json s.xl
+python3 -c 'import json,sys; d=json.load(open("out")); sys.exit(0 if d["valid"] and d["format"]=="xl" and d["items"][0]["kind"]=="xl_header" else 1)' \
+    && ok || bad "dump --json is valid JSON describing the file"
+expect 1 "dump --json of a bad stream" -- "$XMIG" dump --json bad.libxc
+python3 -c 'import json,sys; d=json.load(open("out")); sys.exit(0 if d["valid"] is False else 1)' \
+    && ok || bad "dump --json marks the stream invalid"
+
+"$XMIG" sample --emulator-xenstore s2.xl && "$XMIG" dump s2.xl > out &&
+    grep -q "'physmap/f0000000/name' = 'vga.vram'" out && ok ||
+    bad "dump shows xenstore pairs"
+
+# A full disk: sample fails, and no file is left under either name.
+mkdir full
+(
+    trap '' XFSZ
+    ulimit -f 64    # 64 blocks of 512 octets
+    "$XMIG" sample --pages 2000 full/s.xl
+) > out 2> err
+rc=$?
+[ "$rc" = 1 ] && ok || bad "sample on a full disk exits 1 (got $rc)"
+grep -q "File too large\|No space left" err && ok || bad "disk error named: $(cat err)"
+[ -z "$(ls full)" ] && ok || bad "nothing left behind: $(ls full)"
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" = 0 ]
