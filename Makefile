@@ -36,7 +36,7 @@ TEST_BINS := $(TEST_NAMES:%=$(O)/tests/%)
 BENCH_BINS := $(BENCH_NAMES:%=$(O)/bench/%)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(O)/fuzz/%)
 
-.PHONY: all check check-unit check-cli check-interop check-headers \
+.PHONY: all check check-shared check-conformance check-unit check-cli check-interop check-headers \
 	check-sanitizers valgrind fuzz fuzz-build bench demo install \
 	uninstall clean distclean corpus
 
@@ -67,7 +67,8 @@ $(O)/tests/%: $(S)/tests/%.c $(S)/$(TEST_SUPPORT) libxmig.a
 	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(S)/$(TEST_SUPPORT) \
 	  libxmig.a $(ALL_LDFLAGS) $(CMOCKA_LIBS) -lpthread
 
-check: check-headers check-unit check-cli check-interop
+check: check-headers check-shared check-unit check-cli check-interop \
+	check-conformance
 	@echo "make check: all suites passed"
 
 check-unit: $(TEST_BINS)
@@ -78,6 +79,17 @@ check-cli: xmig
 
 check-interop: xmig
 	@XMIG=./xmig $(S)/tests/interop-verify-stream.sh
+
+# Streams written from the specs by an independent generator.
+check-conformance: xmig
+	@XMIG=./xmig sh $(S)/tests/spec-conformance.sh
+
+# A program that sees only the public header links against libxmig.so.
+check-shared: $(SONAME)
+	@mkdir -p $(O)/tests
+	$(CC) -std=c99 -Wall -Werror -I$(S)/include -o $(O)/tests/shared-smoke \
+	  $(S)/tests/shared-smoke.c -L. -lxmig -Wl,-rpath,$(CURDIR) $(SAN_FLAGS)
+	@$(O)/tests/shared-smoke
 
 # The public headers compile alone, as pedantic C99 and as C++.
 check-headers:

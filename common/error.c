@@ -27,7 +27,8 @@ struct err_state {
 
 static _Thread_local struct err_state last;
 
-static void set_detail(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void set_detail(const char *fmt,
+                                                          va_list ap)
 {
     vsnprintf(last.detail, sizeof(last.detail), fmt, ap);
 }

@@ -116,8 +116,9 @@ void xmig_writer_free(struct xmig_writer *w);
 int xmig_writer_xl_header(struct xmig_writer *w, const char *json_config);
 int xmig_writer_libxl_begin(struct xmig_writer *w);
 
-/* The libxc image.  Inside libxl this first writes LIBXC_CONTEXT; after a
- * CHECKPOINT it resumes the same image (no new headers). */
+/* The libxc image.  Inside libxl this first writes LIBXC_CONTEXT.  A libxc
+ * CHECKPOINT hands the stream to libxl; after libxl's CHECKPOINT_END the
+ * same image carries on (no new LIBXC_CONTEXT, no new headers). */
 int xmig_writer_libxc_begin(struct xmig_writer *w, uint32_t guest_type,
                             uint32_t xen_major, uint32_t xen_minor);
 

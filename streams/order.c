@@ -58,7 +58,7 @@ static int order_fail(uint32_t type, const char *why)
 static int libxc_end(struct libxc_order *o)
 {
     /* "v3 mandates the presence of a STATIC_DATA_END record." */
-    if (!o->static_end) {
+    if (o->version >= 3 && !o->static_end) {
         return err_set(XMIG_ERR_PROTOCOL, 0, "END before STATIC_DATA_END "
                        "(a v3 image must carry one)");
     }
@@ -66,9 +66,19 @@ static int libxc_end(struct libxc_order *o)
         return err_set(XMIG_ERR_PROTOCOL, 0, "END without an HVM_CONTEXT: "
                        "an HVM guest cannot be restored without one");
     }
-    if (o->guest_type == XMIG_DOMAIN_X86_PV && !o->pv_info) {
-        return err_set(XMIG_ERR_PROTOCOL, 0, "END without an X86_PV_INFO: "
-                       "a PV guest cannot be restored without one");
+    /* PV: "The following records must be present in the following order:
+     * X86_PV_INFO, X86_PV_P2M_FRAMES, PAGE_DATA records, VCPU records." */
+    if (o->guest_type == XMIG_DOMAIN_X86_PV) {
+        const char *missing = !o->pv_info      ? "X86_PV_INFO"
+                              : !o->p2m_frames ? "X86_PV_P2M_FRAMES"
+                              : !o->page_data  ? "PAGE_DATA"
+                              : !o->vcpu_basic ? "X86_PV_VCPU_BASIC"
+                                               : NULL;
+        if (missing) {
+            return err_set(XMIG_ERR_PROTOCOL, 0, "END without %s: a PV image "
+                           "must carry X86_PV_INFO, X86_PV_P2M_FRAMES, "
+                           "PAGE_DATA and vCPU records", missing);
+        }
     }
     o->ended = 1;
     return 0;
@@ -148,6 +158,12 @@ int libxc_order_record(struct libxc_order *o, uint32_t type, int known)
         if (o->guest_type == XMIG_DOMAIN_X86_PV && !o->p2m_frames) {
             return order_fail(type, "before X86_PV_P2M_FRAMES");
         }
+        if (o->vcpu) {
+            return order_fail(type, "after vCPU records: PV order is "
+                                    "PAGE_DATA, then vCPU records (until "
+                                    "the next CHECKPOINT)");
+        }
+        o->page_data = 1;
         break;
     case XMIG_LIBXC_X86_PV_VCPU_BASIC:
     case XMIG_LIBXC_X86_PV_VCPU_EXTENDED:
@@ -156,6 +172,11 @@ int libxc_order_record(struct libxc_order *o, uint32_t type, int known)
         if (!o->p2m_frames) {
             return order_fail(type, "before X86_PV_P2M_FRAMES");
         }
+        o->vcpu = 1;
+        o->vcpu_basic |= type == XMIG_LIBXC_X86_PV_VCPU_BASIC;
+        break;
+    case XMIG_LIBXC_CHECKPOINT:
+        o->vcpu = 0;   /* the next checkpoint sends memory again */
         break;
     case XMIG_LIBXC_HVM_CONTEXT:
         o->hvm_context = 1;
@@ -192,13 +213,24 @@ int libxl_order_record(struct libxl_order *o, uint32_t type, int known)
             return err_set(XMIG_ERR_PROTOCOL, 0, "LIBXC_CONTEXT after the "
                            "libxc image has already ended");
         }
+        if (o->libxc == LIBXC_CHECKPOINTED) {
+            return err_set(XMIG_ERR_PROTOCOL, 0, "LIBXC_CONTEXT inside a "
+                           "checkpoint: the libxc image resumes by itself "
+                           "after CHECKPOINT_END");
+        }
+        if (o->libxc == LIBXC_RUNNING) {
+            return err_set(XMIG_ERR_PROTOCOL, 0, "second LIBXC_CONTEXT");
+        }
         o->libxc = LIBXC_RUNNING;
         return 0;
     case XMIG_LIBXL_CHECKPOINT_END:
+        /* libxl's checkpoint ends and the stream goes back to libxc, which
+         * reads its next set of records (libxc spec 4.12). */
         if (o->libxc != LIBXC_CHECKPOINTED) {
             return err_set(XMIG_ERR_PROTOCOL, 0, "CHECKPOINT_END without a "
                            "libxc CHECKPOINT before it");
         }
+        o->libxc = LIBXC_RUNNING;
         return 0;
     case XMIG_LIBXL_END:
         if (o->libxc != LIBXC_ENDED) {

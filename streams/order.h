@@ -16,13 +16,17 @@ struct libxc_order {
     unsigned p2m_frames : 1;
     unsigned hvm_context : 1;
     unsigned verify : 1;
+    unsigned page_data : 1;
+    unsigned vcpu : 1;         /* a PV vCPU record since the last CHECKPOINT */
+    unsigned vcpu_basic : 1;
     unsigned ended : 1;
 };
 
 enum libxc_state {
     LIBXC_NONE = 0,     /* no LIBXC_CONTEXT yet */
     LIBXC_RUNNING,      /* inside the libxc image */
-    LIBXC_CHECKPOINTED, /* stopped at a CHECKPOINT, handed back to libxl */
+    LIBXC_CHECKPOINTED, /* stopped at a CHECKPOINT, handed back to libxl
+                         * until CHECKPOINT_END hands it back to libxc */
     LIBXC_ENDED         /* the image's END has been read */
 };
 

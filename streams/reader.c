@@ -38,7 +38,6 @@ struct xmig_reader {
     uint8_t *buf;              /* buffered octets are buf[rpos, rend) */
     size_t cap, rpos, rend;
     int embedded;              /* libxc image inside a libxl stream */
-    int libxc_started;
     struct rec_ctx ctx;
     struct libxc_order xo;
     struct libxl_order lo;
@@ -342,7 +341,6 @@ static int read_fixed_header(struct xmig_reader *r, struct xmig_record *rec,
         libxc_order_init(&r->xo, r->ctx.version, r->ctx.guest_type);
         r->stats.guest_type = r->ctx.guest_type;
         r->stats.libxc_version = r->ctx.version;
-        r->libxc_started = 1;
         r->state = ST_LIBXC_RECORD;
         break;
     }
@@ -371,7 +369,9 @@ static void advance(struct xmig_reader *r, const struct xmig_record *rec)
 {
     if (rec->layer == XMIG_LAYER_LIBXL) {
         if (rec->type == XMIG_LIBXL_LIBXC_CONTEXT) {
-            r->state = r->libxc_started ? ST_LIBXC_RECORD : ST_IMAGE_HEADER;
+            r->state = ST_IMAGE_HEADER;
+        } else if (rec->type == XMIG_LIBXL_CHECKPOINT_END) {
+            r->state = ST_LIBXC_RECORD;
         } else if (rec->type == XMIG_LIBXL_END) {
             r->state = ST_DONE;
         }

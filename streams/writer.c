@@ -19,7 +19,7 @@ enum wlayer { W_NONE, W_XL, W_LIBXL, W_LIBXC, W_DONE, W_FAILED };
 struct xmig_writer {
     struct xmig_transport *t;
     enum wlayer layer;
-    int has_xl, embedded, libxc_started;
+    int has_xl, embedded;
     uint64_t offset;
     struct rec_ctx ctx;
     struct libxc_order xo;
@@ -247,21 +247,17 @@ int xmig_writer_libxc_begin(struct xmig_writer *w, uint32_t guest_type,
     struct cursor c = cursor_ro(buf, sizeof(buf));
     struct iovec iov = { buf, sizeof(buf) };
 
+    if (guest_type != XMIG_DOMAIN_X86_PV && guest_type != XMIG_DOMAIN_X86_HVM) {
+        return err_set(XMIG_ERR_USAGE, 0, "guest type %u is not 1 (PV) or 2 "
+                       "(HVM)", guest_type);
+    }
     if (w->embedded) {
         if (write_record(w, XMIG_LAYER_LIBXL, XMIG_LIBXL_LIBXC_CONTEXT, NULL,
                          0) < 0) {
             return -1;
         }
-        w->layer = W_LIBXC;
-        if (w->libxc_started) {
-            return 0;   /* continuing after a CHECKPOINT: no new headers */
-        }
     } else if (need_layer(w, W_NONE, "libxc image") < 0) {
         return -1;
-    }
-    if (guest_type != XMIG_DOMAIN_X86_PV && guest_type != XMIG_DOMAIN_X86_HVM) {
-        return err_set(XMIG_ERR_USAGE, 0, "guest type %u is not 1 (PV) or 2 "
-                       "(HVM)", guest_type);
     }
     (void)!rec_image_header_encode(&c, &ih);
     (void)!rec_domain_header_encode(&c, &dh);
@@ -271,7 +267,6 @@ int xmig_writer_libxc_begin(struct xmig_writer *w, uint32_t guest_type,
     w->ctx.version = 3;
     w->ctx.guest_type = guest_type;
     libxc_order_init(&w->xo, 3, guest_type);
-    w->libxc_started = 1;
     w->layer = W_LIBXC;
     return 0;
 }
@@ -451,6 +446,8 @@ int xmig_writer_libxl_record(struct xmig_writer *w, uint32_t type,
     }
     if (type == XMIG_LIBXL_END) {
         w->layer = W_DONE;
+    } else if (type == XMIG_LIBXL_CHECKPOINT_END) {
+        w->layer = W_LIBXC;   /* the libxc image carries on */
     }
     return 0;
 }
