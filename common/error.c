@@ -76,6 +76,22 @@ int err_at(const struct cursor *c, const char *fmt, ...)
     return -1;
 }
 
+void err_shift(uint64_t d)
+{
+    if (!last.has_pos) {
+        last.has_pos = 1;
+        last.pos_relative = 1;
+        last.pos = d;
+    } else if (last.pos_relative) {
+        last.pos += d;
+    }
+}
+
+void err_recategorise(enum xmig_error_category cat)
+{
+    last.cat = cat;
+}
+
 void err_rebase(uint64_t base)
 {
     if (!last.has_pos) {

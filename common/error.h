@@ -25,6 +25,13 @@ int err_at(const struct cursor *c, const char *fmt, ...)
 int err_at_pos(uint64_t pos, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Move a relative position by d (a decoder nested inside another body);
+ * an error without a position gets relative position d. */
+void err_shift(uint64_t d);
+
+/* Change the category of the current error (e.g. to XMIG_ERR_LIMIT). */
+void err_recategorise(enum xmig_error_category cat);
+
 /* Add stream context to the current error: a relative position becomes
  * base + pos; an error without a position gets base itself. */
 void err_rebase(uint64_t base);

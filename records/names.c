@@ -98,6 +98,7 @@ static int check(const struct length_rule *r, uint32_t length)
     if (length > r->max) {
         err_at_pos(4, "body_length %u exceeds xmig's limit of %u for this "
                       "record", length, r->max);
+        err_recategorise(XMIG_ERR_LIMIT);
         return -1;
     }
     if (length % r->multiple != 0) {
@@ -111,8 +112,10 @@ static int check(const struct length_rule *r, uint32_t length)
 static int check_unknown(uint32_t length)
 {
     if (length > REC_MAX_SMALL_BODY) {
-        return err_at_pos(4, "body_length %u exceeds xmig's limit of %u for "
-                             "an unknown record", length, REC_MAX_SMALL_BODY);
+        err_at_pos(4, "body_length %u exceeds xmig's limit of %u for an "
+                      "unknown record", length, REC_MAX_SMALL_BODY);
+        err_recategorise(XMIG_ERR_LIMIT);
+        return -1;
     }
     return 0;
 }

@@ -45,12 +45,14 @@ int rec_xl_header_decode(struct cursor *c, struct xmig_xl_header *h)
         err_set(XMIG_ERR_UNSUPPORTED, 0,
                 "save file holds a legacy (pre-v2) stream; convert it with "
                 "Xen's convert-legacy-stream first");
-        err_rebase(36);
+        err_shift(36);
         return -1;
     }
     if (h->optional_data_len > REC_XL_MAX_OPTDATA) {
-        return err_at_pos(44, "optional_data_len %u exceeds xmig's limit of "
-                              "%u", h->optional_data_len, REC_XL_MAX_OPTDATA);
+        err_at_pos(44, "optional_data_len %u exceeds xmig's limit of %u",
+                   h->optional_data_len, REC_XL_MAX_OPTDATA);
+        err_recategorise(XMIG_ERR_LIMIT);
+        return -1;
     }
     return 0;
 }
@@ -91,7 +93,7 @@ int rec_xl_optdata_decode(struct cursor *c, struct xmig_xl_header *h)
                               "JSON config is not NUL-terminated");
         }
         if (rec_json_check(config, config_len - 1) < 0) {
-            err_rebase(4);
+            err_shift(4);   /* the config follows its u32 length */
             return -1;
         }
     }

@@ -172,6 +172,7 @@ static int fill(struct xmig_reader *r, size_t n, const char *what)
                                : (r->cap * 2 < n ? r->cap * 2 : n);
             }
             if (make_room(r, want) < 0) {
+                err_rebase(r->offset + have);
                 return -1;
             }
         }
@@ -223,6 +224,15 @@ static int fetch(struct xmig_reader *r, size_t n, const uint8_t **out,
     return 0;
 }
 
+/* Are these first octets (fewer than 8) the start of a known magic? */
+static int starts_a_magic(const uint8_t *p, size_t n)
+{
+    static const uint8_t libxc[8] = { 0xff, 0xff, 0xff, 0xff,
+                                      0xff, 0xff, 0xff, 0xff };
+    return memcmp(p, rec_xl_magic, n) == 0 || memcmp(p, "LibxlFmt", n) == 0 ||
+           memcmp(p, libxc, n) == 0;
+}
+
 static int detect(struct xmig_reader *r)
 {
     enum xmig_format f;
@@ -245,7 +255,13 @@ static int detect(struct xmig_reader *r)
     }
     got = r->rend;
     if (got == 0) {
-        return err_set(XMIG_ERR_CLOSED, 0, "empty stream");
+        err_set(XMIG_ERR_CLOSED, 0, "empty stream");
+        err_rebase(0);
+        return -1;
+    }
+    if (r->format == XMIG_FORMAT_AUTO && got < 8 &&
+        starts_a_magic(r->buf, got)) {
+        return truncated(r, "format magic", 8, got);
     }
     f = xmig_format_detect(r->buf, got);
     if (r->format == XMIG_FORMAT_AUTO) {
@@ -282,26 +298,31 @@ static int read_xl_header(struct xmig_reader *r, struct xmig_record *rec)
     uint64_t start = r->offset;
 
     if (fetch(r, REC_XL_HEADER_SIZE, &p, "xl save-file header") < 0) {
+        err_in_record(XMIG_LAYER_XL, XMIG_ERR_NO_RECORD, "save-file header");
         return -1;
     }
     c = cursor_ro(p, REC_XL_HEADER_SIZE);
     if (rec_xl_header_decode(&c, &rec->u.xl) < 0) {
-        err_rebase(start);
-        return -1;
+        goto fail;
     }
     if (fetch(r, rec->u.xl.optional_data_len, &p, "xl optional data") < 0) {
-        return -1;
+        goto fail;
     }
     c = cursor_ro(p, rec->u.xl.optional_data_len);
     if (rec_xl_optdata_decode(&c, &rec->u.xl) < 0) {
-        err_rebase(start + REC_XL_HEADER_SIZE);
-        return -1;
+        err_shift(REC_XL_HEADER_SIZE);
+        goto fail;
     }
     rec->kind = XMIG_ITEM_XL_HEADER;
     rec->layer = XMIG_LAYER_XL;
     rec->offset = start;
     r->state = ST_LIBXL_HEADER;
     return 0;
+
+fail:
+    err_rebase(start);
+    err_in_record(XMIG_LAYER_XL, XMIG_ERR_NO_RECORD, "save-file header");
+    return -1;
 }
 
 static int read_fixed_header(struct xmig_reader *r, struct xmig_record *rec,
@@ -313,6 +334,9 @@ static int read_fixed_header(struct xmig_reader *r, struct xmig_record *rec,
     int rc;
 
     if (fetch(r, size, &p, what) < 0) {
+        err_in_record(r->state == ST_LIBXL_HEADER ? XMIG_LAYER_LIBXL
+                                                  : XMIG_LAYER_LIBXC,
+                      XMIG_ERR_NO_RECORD, what);
         return -1;
     }
     c = cursor_ro(p, size);
