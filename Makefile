@@ -19,9 +19,10 @@ LIB_SRCS := common/error.c \
 	records/names.c records/headers.c records/xl_header.c \
 	records/json_check.c records/page_data.c records/pv.c records/hvm.c \
 	records/policy.c records/libxl_records.c records/libxc_records.c \
-	records/views.c \
+	records/views.c records/transparent.c records/evtchn.c records/gnttab.c \
+	records/xenstore.c \
 	streams/transport.c streams/order.c streams/reader.c streams/writer.c \
-	streams/synth.c
+	streams/synth.c streams/synth_transparent.c libxmig/transparent_state.c
 CLI_SRCS := xmigd/xmig.c xmigd/cmd_verify.c xmigd/cmd_dump.c \
 	xmigd/cmd_sample.c
 TEST_NAMES := test_cursor test_records test_negative test_streams \

@@ -158,6 +158,56 @@ int xmig_writer_libxl_end(struct xmig_writer *w);
 
 uint64_t xmig_writer_offset(const struct xmig_writer *w);
 
+/* ---- transparent (non-cooperative) migration ------------------------ */
+
+/* Declarations: the libxl one first of all libxl records (it names the
+ * domid to preserve); the libxc one in the image's static data, before
+ * STATIC_DATA_END.  flags: XMIG_TRANSPARENT_*. */
+int xmig_writer_libxl_transparent(struct xmig_writer *w, uint16_t domid,
+                                  uint32_t flags);
+int xmig_writer_libxc_transparent(struct xmig_writer *w, uint32_t flags);
+
+/* After the last memory pass, before libxc END: the event channel and
+ * grant table records the image declared. */
+int xmig_writer_transparent_libxc(struct xmig_writer *w,
+                                  const struct xmig_transparent_state *s);
+/* After the libxc image, before libxl END: the xenstore records. */
+int xmig_writer_transparent_libxl(struct xmig_writer *w,
+                                  const struct xmig_transparent_state *s);
+
+/* Receiving: gather transparent records as the reader hands them out.
+ * add() returns 1 when rec was a transparent record (copied into st), 0
+ * when it was not one, -1 on error. */
+struct xmig_transparent_state *xmig_transparent_state_create(void);
+int xmig_transparent_state_add(struct xmig_transparent_state *st,
+                               const struct xmig_record *rec);
+void xmig_transparent_state_free(struct xmig_transparent_state *st);
+/* 0 when equal; -1 with an error naming the first difference. */
+int xmig_transparent_state_compare(const struct xmig_transparent_state *a,
+                                   const struct xmig_transparent_state *b);
+
+/* Accessors for transparent record views. */
+void xmig_evtchn_port_get(const struct xmig_evtchn_ports *v, uint32_t i,
+                          struct xmig_evtchn_port *out);
+void xmig_evtchn_fifo_vcpu_get(const struct xmig_evtchn_fifo *v, uint32_t i,
+                               struct xmig_evtchn_fifo_vcpu *out);
+uint64_t xmig_evtchn_fifo_array_gfn(const struct xmig_evtchn_fifo *v,
+                                    uint32_t i);
+void xmig_grant_entry_get(const struct xmig_grant_table *v, uint32_t i,
+                          struct xmig_grant_entry *out);
+uint64_t xmig_grant_frame_gfn(const struct xmig_grant_table *v, uint32_t i);
+uint64_t xmig_grant_status_gfn(const struct xmig_grant_table *v, uint32_t i);
+void xmig_grant_map_get(const struct xmig_grant_maps *v, uint32_t i,
+                        struct xmig_grant_map *out);
+/* Iterate a decoded XENSTORE_NODES / _WATCHES list: *pos starts at 0;
+ * returns 1 with *out filled, 0 at the end. */
+int xmig_xs_node_next(const struct xmig_xs_list *v, uint32_t *pos,
+                      struct xmig_xs_node *out);
+void xmig_xs_perm_get(const struct xmig_xs_node *n, uint32_t i,
+                      struct xmig_xs_perm *out);
+int xmig_xs_watch_next(const struct xmig_xs_list *v, uint32_t *pos,
+                       struct xmig_xs_watch *out);
+
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #endif

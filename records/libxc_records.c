@@ -37,6 +37,16 @@ int rec_libxc_decode(const struct rec_ctx *ctx, struct cursor *body,
         return rec_cpuid_policy_decode(body, &out->u.cpuid);
     case XMIG_LIBXC_X86_MSR_POLICY:
         return rec_msr_policy_decode(body, &out->u.msr);
+    case XMIG_LIBXC_TRANSPARENT:
+        return rec_transparent_decode(body, 0, &out->u.transparent);
+    case XMIG_LIBXC_EVTCHN_PORTS:
+        return rec_evtchn_ports_decode(body, &out->u.evtchn_ports);
+    case XMIG_LIBXC_EVTCHN_FIFO:
+        return rec_evtchn_fifo_decode(ctx, body, &out->u.evtchn_fifo);
+    case XMIG_LIBXC_GRANT_TABLE:
+        return rec_grant_table_decode(body, &out->u.grant_table);
+    case XMIG_LIBXC_GRANT_MAPS:
+        return rec_grant_maps_decode(body, &out->u.grant_maps);
     default:
         out->known = 0;
         return 0;

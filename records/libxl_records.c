@@ -137,7 +137,8 @@ int rec_checkpoint_state_encode(struct cursor *c,
     return 0;
 }
 
-int rec_libxl_decode(struct cursor *body, struct xmig_record *out)
+int rec_libxl_decode(const struct rec_ctx *ctx, struct cursor *body,
+                     struct xmig_record *out)
 {
     out->known = 1;
     switch (out->type) {
@@ -151,6 +152,12 @@ int rec_libxl_decode(struct cursor *body, struct xmig_record *out)
         return rec_emulator_decode(body, 0, &out->u.emulator);
     case XMIG_LIBXL_CHECKPOINT_STATE:
         return rec_checkpoint_state_decode(body, &out->u.checkpoint_state);
+    case XMIG_LIBXL_TRANSPARENT:
+        return rec_transparent_decode(body, 1, &out->u.transparent);
+    case XMIG_LIBXL_XENSTORE_NODES:
+        return rec_xs_nodes_decode(ctx, body, &out->u.xs_list);
+    case XMIG_LIBXL_XENSTORE_WATCHES:
+        return rec_xs_watches_decode(body, &out->u.xs_list);
     default:
         out->known = 0;
         return 0;

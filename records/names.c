@@ -52,7 +52,59 @@ static const struct length_rule libxl_rules[] = {
     FIXED("CHECKPOINT_STATE", 8),
 };
 
+/* xmig's transparent records, in its own block of types (0x786D00xx). */
+struct xmig_rule {
+    uint32_t type;
+    struct length_rule rule;
+};
+
+static const struct xmig_rule libxc_xmig_rules[] = {
+    { XMIG_LIBXC_TRANSPARENT, FIXED("TRANSPARENT", 8) },
+    { XMIG_LIBXC_EVTCHN_PORTS,
+      RANGE("EVTCHN_PORTS", 16, REC_MAX_SMALL_BODY, 8) },
+    { XMIG_LIBXC_EVTCHN_FIFO,
+      RANGE("EVTCHN_FIFO", 8 + 16 + 8, REC_MAX_SMALL_BODY, 8) },
+    { XMIG_LIBXC_GRANT_TABLE,
+      RANGE("GRANT_TABLE", 24 + 8, REC_MAX_SMALL_BODY, 8) },
+    { XMIG_LIBXC_GRANT_MAPS, RANGE("GRANT_MAPS", 8, REC_MAX_SMALL_BODY, 8) },
+};
+
+static const struct xmig_rule libxl_xmig_rules[] = {
+    { XMIG_LIBXL_TRANSPARENT, FIXED("TRANSPARENT", 16) },
+    { XMIG_LIBXL_XENSTORE_NODES,
+      RANGE("XENSTORE_NODES", 8, REC_MAX_SMALL_BODY, 8) },
+    { XMIG_LIBXL_XENSTORE_WATCHES,
+      RANGE("XENSTORE_WATCHES", 8, REC_MAX_SMALL_BODY, 8) },
+};
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct length_rule *xmig_rule(const struct xmig_rule *t,
+                                           size_t n, uint32_t type)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].type == type) {
+            return &t[i].rule;
+        }
+    }
+    return NULL;
+}
+
+static const struct length_rule *libxc_rule(uint32_t type)
+{
+    if (type < NELEM(libxc_rules)) {
+        return &libxc_rules[type];
+    }
+    return xmig_rule(libxc_xmig_rules, NELEM(libxc_xmig_rules), type);
+}
+
+static const struct length_rule *libxl_rule(uint32_t type)
+{
+    if (type < NELEM(libxl_rules)) {
+        return &libxl_rules[type];
+    }
+    return xmig_rule(libxl_xmig_rules, NELEM(libxl_xmig_rules), type);
+}
 
 _Static_assert(NELEM(libxc_rules) == XMIG_LIBXC_X86_MSR_POLICY + 1,
                "one length rule per libxc record type");
@@ -61,28 +113,29 @@ _Static_assert(NELEM(libxl_rules) == XMIG_LIBXL_CHECKPOINT_STATE + 1,
 
 int rec_libxc_known(uint32_t type)
 {
-    return type < NELEM(libxc_rules);
+    return libxc_rule(type) != NULL;
 }
 
 int rec_libxl_known(uint32_t type)
 {
-    return type < NELEM(libxl_rules);
+    return libxl_rule(type) != NULL;
+}
+
+static const char *unknown_name(uint32_t type)
+{
+    return (type & XMIG_RECORD_OPTIONAL) ? "unknown optional" : "unknown";
 }
 
 const char *rec_libxc_name(uint32_t type)
 {
-    if (rec_libxc_known(type)) {
-        return libxc_rules[type].name;
-    }
-    return (type & XMIG_RECORD_OPTIONAL) ? "unknown optional" : "unknown";
+    const struct length_rule *r = libxc_rule(type);
+    return r ? r->name : unknown_name(type);
 }
 
 const char *rec_libxl_name(uint32_t type)
 {
-    if (rec_libxl_known(type)) {
-        return libxl_rules[type].name;
-    }
-    return (type & XMIG_RECORD_OPTIONAL) ? "unknown optional" : "unknown";
+    const struct length_rule *r = libxl_rule(type);
+    return r ? r->name : unknown_name(type);
 }
 
 static int check(const struct length_rule *r, uint32_t length)
@@ -122,14 +175,14 @@ static int check_unknown(uint32_t length)
 
 int rec_libxc_check_length(uint32_t type, uint32_t length)
 {
-    return rec_libxc_known(type) ? check(&libxc_rules[type], length)
-                                 : check_unknown(length);
+    const struct length_rule *r = libxc_rule(type);
+    return r ? check(r, length) : check_unknown(length);
 }
 
 int rec_libxl_check_length(uint32_t type, uint32_t length)
 {
-    return rec_libxl_known(type) ? check(&libxl_rules[type], length)
-                                 : check_unknown(length);
+    const struct length_rule *r = libxl_rule(type);
+    return r ? check(r, length) : check_unknown(length);
 }
 
 int rec_header_decode(struct cursor *c, uint32_t *type, uint32_t *length)

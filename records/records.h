@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/cursor.h"
+#include "xmig/transparent.h"
 #include "xmig/types.h"
 
 /* Wire sizes. */
@@ -53,12 +54,41 @@ extern const uint8_t rec_xl_magic[REC_XL_MAGIC_SIZE];
 
 _Static_assert(REC_MAX_BODY < UINT32_MAX / 2, "caps fit in u32 arithmetic");
 
-/* What a libxc decoder needs to know about the stream so far. */
+/* Limits of the transparent records (docs/specs). */
+#define REC_EVTCHN_MAX_PORT_2L 4095u        /* 64 x 64 two-level bits */
+#define REC_EVTCHN_MAX_PORT_FIFO 131071u    /* EVTCHN_FIFO_NR_CHANNELS - 1 */
+#define REC_EVTCHN_PORT_SIZE 24
+#define REC_EVTCHN_FIFO_VCPU_SIZE 16
+#define REC_EVTCHN_WORDS_PER_PAGE 1024u     /* event_word_t per page */
+#define REC_MAX_VCPUS 4096u
+#define REC_GNT_MAX_FRAMES 1024u
+#define REC_GNT_V1_PER_FRAME 512u
+#define REC_GNT_V2_PER_FRAME 256u
+#define REC_GNT_STATUS_PER_FRAME 2048u
+#define REC_GNT_V1_ENTRY_SIZE 16
+#define REC_GNT_V2_ENTRY_SIZE 24
+#define REC_GNT_MAP_SIZE 24
+#define REC_DOMID_FIRST_RESERVED 0x7FF0u
+#define REC_XS_ABS_PATH_MAX 3072u           /* XENSTORE_ABS_PATH_MAX */
+#define REC_XS_MAX_PERMS 256u
+
+/* What a decoder needs to know about the stream so far. */
 struct rec_ctx {
-    uint32_t version;      /* image version, 2 or 3 */
+    uint32_t version;      /* libxc image version, 2 or 3 */
     uint32_t guest_type;   /* XMIG_DOMAIN_* */
     uint8_t pv_width;      /* from X86_PV_INFO; 0 until seen */
+    int embedded;              /* the libxc image sits in a libxl stream */
+    uint32_t xl_transparent;   /* libxl TRANSPARENT flags, 0 if none */
+    uint32_t xc_transparent;   /* libxc TRANSPARENT flags, 0 if none */
+    uint16_t domid;            /* from the libxl TRANSPARENT record */
+    uint32_t evtchn_abi;       /* from EVTCHN_PORTS, 0 before it */
+    uint32_t evtchn_top_port;  /* highest port in EVTCHN_PORTS */
+    uint8_t evtchn_vcpus[REC_MAX_VCPUS / 8];  /* vCPUs that ports notify */
 };
+
+/* After a record decoded, remember what later records are checked
+ * against (guest width, transparent flags, event channel layout). */
+void rec_ctx_note(struct rec_ctx *ctx, const struct xmig_record *rec);
 
 const char *rec_libxc_name(uint32_t type);
 const char *rec_libxl_name(uint32_t type);
@@ -92,7 +122,8 @@ int rec_json_check(const uint8_t *text, size_t len);
 /* Record bodies: decode fills out->u; the caller set out->type/length. */
 int rec_libxc_decode(const struct rec_ctx *ctx, struct cursor *body,
                      struct xmig_record *out);
-int rec_libxl_decode(struct cursor *body, struct xmig_record *out);
+int rec_libxl_decode(const struct rec_ctx *ctx, struct cursor *body,
+                     struct xmig_record *out);
 
 /* Per-record decoders, reachable for tests. */
 int rec_page_data_decode(struct cursor *c, struct xmig_page_data *pd);
@@ -108,6 +139,54 @@ int rec_msr_policy_decode(struct cursor *c, struct xmig_msr_policy *p);
 int rec_pfn_list_decode(struct cursor *c, struct xmig_pfn_list *p);
 int rec_emulator_decode(struct cursor *c, int xenstore, struct xmig_emulator *e);
 int rec_checkpoint_state_decode(struct cursor *c, struct xmig_checkpoint_state *s);
+
+/* Transparent records (transparent.c, evtchn.c, gnttab.c, xenstore.c). */
+int rec_transparent_decode(struct cursor *c, int libxl,
+                           struct xmig_transparent_decl *d);
+int rec_evtchn_ports_decode(struct cursor *c, struct xmig_evtchn_ports *p);
+int rec_evtchn_fifo_decode(const struct rec_ctx *ctx, struct cursor *c,
+                           struct xmig_evtchn_fifo *f);
+int rec_grant_table_decode(struct cursor *c, struct xmig_grant_table *g);
+int rec_grant_maps_decode(struct cursor *c, struct xmig_grant_maps *m);
+int rec_xs_nodes_decode(const struct rec_ctx *ctx, struct cursor *c,
+                        struct xmig_xs_list *l);
+int rec_xs_watches_decode(struct cursor *c, struct xmig_xs_list *l);
+
+int rec_transparent_encode(struct cursor *c, int libxl,
+                           const struct xmig_transparent_decl *d);
+int rec_evtchn_ports_encode(struct cursor *c, uint32_t abi, uint32_t max_port,
+                            const struct xmig_evtchn_port *p, uint32_t n);
+int rec_evtchn_fifo_encode(struct cursor *c,
+                           const struct xmig_evtchn_fifo_vcpu *v, uint32_t nv,
+                           const uint64_t *array_gfns, uint32_t na);
+size_t rec_grant_table_size(uint32_t version, uint32_t nr_frames,
+                            uint32_t count);
+int rec_grant_table_encode(struct cursor *c, uint32_t version,
+                           uint32_t nr_frames, uint32_t max_frames,
+                           const uint64_t *frame_gfns,
+                           const uint64_t *status_gfns,
+                           const struct xmig_grant_entry *e, uint32_t n);
+int rec_grant_maps_encode(struct cursor *c, const struct xmig_grant_map *m,
+                          uint32_t n);
+size_t rec_xs_node_size(const struct xmig_xs_node *n);
+size_t rec_xs_watch_size(const struct xmig_xs_watch *w);
+int rec_xs_nodes_encode(struct cursor *c, const struct xmig_xs_node *n,
+                        uint32_t count);
+int rec_xs_watches_encode(struct cursor *c, const struct xmig_xs_watch *w,
+                          uint32_t count);
+
+/* One entry of EVTCHN_PORTS / GRANT_TABLE (of the given version). */
+void rec_evtchn_port_get(const uint8_t *e, struct xmig_evtchn_port *p);
+void rec_grant_entry_get(uint32_t version, const uint8_t *e,
+                         struct xmig_grant_entry *g);
+size_t rec_grant_entry_size(uint32_t version);
+
+/* v2 grant tables: status frames needed for nr_frames shared frames. */
+static inline uint32_t rec_gnt_status_frames(uint32_t nr_frames)
+{
+    return (nr_frames * REC_GNT_V2_PER_FRAME + REC_GNT_STATUS_PER_FRAME - 1) /
+           REC_GNT_STATUS_PER_FRAME;
+}
 
 /* Encoders write a body (without record header) at the cursor. */
 int rec_page_data_encode_head(struct cursor *c, uint32_t count,

@@ -14,6 +14,13 @@ void libxc_order_init(struct libxc_order *o, uint32_t version,
     o->guest_type = guest_type;
 }
 
+static int is_transparent_state(uint32_t type)
+{
+    return type == XMIG_LIBXC_EVTCHN_PORTS ||
+           type == XMIG_LIBXC_EVTCHN_FIFO ||
+           type == XMIG_LIBXC_GRANT_TABLE || type == XMIG_LIBXC_GRANT_MAPS;
+}
+
 static int pv_only(uint32_t type)
 {
     switch (type) {
@@ -32,23 +39,30 @@ static int pv_only(uint32_t type)
 
 static int hvm_only(uint32_t type)
 {
-    return type == XMIG_LIBXC_HVM_CONTEXT || type == XMIG_LIBXC_HVM_PARAMS;
+    /* Transparent migration is defined for HVM guests only (PV guests
+     * co-operate by design: docs/designs/non-cooperative-migration). */
+    return type == XMIG_LIBXC_HVM_CONTEXT || type == XMIG_LIBXC_HVM_PARAMS ||
+           type == XMIG_LIBXC_TRANSPARENT || is_transparent_state(type);
 }
 
-/* Static data: state invariant of guest execution (spec 4.14, 5.1, 5.2). */
+/* Static data: state invariant of guest execution (spec 4.14, 5.1, 5.2),
+ * and xmig's declaration of a transparent image. */
 static int is_static(uint32_t type)
 {
     return type == XMIG_LIBXC_X86_PV_INFO ||
            type == XMIG_LIBXC_X86_CPUID_POLICY ||
-           type == XMIG_LIBXC_X86_MSR_POLICY;
+           type == XMIG_LIBXC_X86_MSR_POLICY ||
+           type == XMIG_LIBXC_TRANSPARENT;
 }
 
 static int v3_only(uint32_t type)
 {
     return type == XMIG_LIBXC_STATIC_DATA_END ||
            type == XMIG_LIBXC_X86_CPUID_POLICY ||
-           type == XMIG_LIBXC_X86_MSR_POLICY;
+           type == XMIG_LIBXC_X86_MSR_POLICY ||
+           type == XMIG_LIBXC_TRANSPARENT;
 }
+
 
 static int order_fail(uint32_t type, const char *why)
 {
@@ -80,11 +94,105 @@ static int libxc_end(struct libxc_order *o)
                            "PAGE_DATA and vCPU records", missing);
         }
     }
-    o->ended = 1;
     return 0;
 }
 
-int libxc_order_record(struct libxc_order *o, uint32_t type, int known)
+#define XC_DECLARABLE (XMIG_TRANSPARENT_EVTCHN | XMIG_TRANSPARENT_GNTTAB)
+
+/* In a libxl stream, both layers declare the same hypervisor state. */
+static int declarations_agree(const struct rec_ctx *ctx)
+{
+    uint32_t xl = ctx->xl_transparent & XC_DECLARABLE;
+
+    if (ctx->embedded && xl != ctx->xc_transparent) {
+        return err_set(XMIG_ERR_PROTOCOL, 0, "the libxl TRANSPARENT record "
+                       "declares state 0x%x but the libxc image declares "
+                       "0x%x", xl, ctx->xc_transparent);
+    }
+    return 0;
+}
+
+/* Everything a TRANSPARENT record declared must have come. */
+static int transparent_complete(const struct libxc_order *o,
+                                const struct rec_ctx *ctx)
+{
+    const char *missing = NULL;
+
+    if (declarations_agree(ctx) < 0) {
+        return -1;
+    }
+    if (ctx->xc_transparent & XMIG_TRANSPARENT_EVTCHN) {
+        if (!o->evtchn_ports) {
+            missing = "EVTCHN_PORTS";
+        } else if (ctx->evtchn_abi == XMIG_EVTCHN_ABI_FIFO &&
+                   !o->evtchn_fifo) {
+            missing = "EVTCHN_FIFO (the ports use the FIFO ABI)";
+        }
+    }
+    if (!missing && (ctx->xc_transparent & XMIG_TRANSPARENT_GNTTAB)) {
+        missing = !o->grant_table  ? "GRANT_TABLE"
+                  : !o->grant_maps ? "GRANT_MAPS"
+                                   : NULL;
+    }
+    if (missing) {
+        return err_set(XMIG_ERR_PROTOCOL, 0, "END without %s, which the "
+                       "TRANSPARENT record declared", missing);
+    }
+    return 0;
+}
+
+/* The transparent state records: declared, once each, in their order,
+ * after the last memory pass. */
+static int transparent_state(struct libxc_order *o, const struct rec_ctx *ctx,
+                             uint32_t type)
+{
+    uint32_t need = type == XMIG_LIBXC_EVTCHN_PORTS ||
+                            type == XMIG_LIBXC_EVTCHN_FIFO
+                        ? XMIG_TRANSPARENT_EVTCHN
+                        : XMIG_TRANSPARENT_GNTTAB;
+
+    if (!(ctx->xc_transparent & need)) {
+        return order_fail(type, "is not declared by a TRANSPARENT record");
+    }
+    switch (type) {
+    case XMIG_LIBXC_EVTCHN_PORTS:
+        if (o->evtchn_ports) {
+            return order_fail(type, "appears twice");
+        }
+        o->evtchn_ports = 1;
+        return 0;
+    case XMIG_LIBXC_EVTCHN_FIFO:
+        if (!o->evtchn_ports) {
+            return order_fail(type, "before EVTCHN_PORTS");
+        }
+        if (ctx->evtchn_abi != XMIG_EVTCHN_ABI_FIFO) {
+            return order_fail(type, "but EVTCHN_PORTS uses the 2-level ABI");
+        }
+        if (o->evtchn_fifo) {
+            return order_fail(type, "appears twice");
+        }
+        o->evtchn_fifo = 1;
+        return 0;
+    case XMIG_LIBXC_GRANT_TABLE:
+        if (o->grant_table) {
+            return order_fail(type, "appears twice");
+        }
+        o->grant_table = 1;
+        return 0;
+    default:
+        if (!o->grant_table) {
+            return order_fail(type, "before GRANT_TABLE");
+        }
+        if (o->grant_maps) {
+            return order_fail(type, "appears twice");
+        }
+        o->grant_maps = 1;
+        return 0;
+    }
+}
+
+int libxc_order_record(struct libxc_order *o, const struct rec_ctx *ctx,
+                       uint32_t type, int known)
 {
     const char *not_here = o->guest_type == XMIG_DOMAIN_X86_HVM
                                ? "is not valid in an x86 HVM image"
@@ -116,9 +224,19 @@ int libxc_order_record(struct libxc_order *o, uint32_t type, int known)
             return order_fail(type, "appears twice");
         }
         o->static_end = 1;
-        return 0;
+        return declarations_agree(ctx);
     case XMIG_LIBXC_END:
-        return libxc_end(o);
+        if (libxc_end(o) < 0 || transparent_complete(o, ctx) < 0) {
+            return -1;
+        }
+        o->ended = 1;
+        return 0;
+    case XMIG_LIBXC_CHECKPOINT:
+        if (o->transparent) {
+            return order_fail(type, "in a transparent image: checkpointed "
+                                    "streams cannot be transparent");
+        }
+        break;
     default:
         break;
     }
@@ -154,7 +272,22 @@ int libxc_order_record(struct libxc_order *o, uint32_t type, int known)
         }
         o->p2m_frames = 1;
         break;
+    case XMIG_LIBXC_TRANSPARENT:
+        if (o->transparent) {
+            return order_fail(type, "appears twice");
+        }
+        o->transparent = 1;
+        break;
+    case XMIG_LIBXC_EVTCHN_PORTS:
+    case XMIG_LIBXC_EVTCHN_FIFO:
+    case XMIG_LIBXC_GRANT_TABLE:
+    case XMIG_LIBXC_GRANT_MAPS:
+        return transparent_state(o, ctx, type);
     case XMIG_LIBXC_PAGE_DATA:
+        if (o->evtchn_ports || o->grant_table) {
+            return order_fail(type, "after transparent state: those records "
+                                    "follow the last memory pass");
+        }
         if (o->guest_type == XMIG_DOMAIN_X86_PV && !o->p2m_frames) {
             return order_fail(type, "before X86_PV_P2M_FRAMES");
         }
@@ -198,16 +331,56 @@ void libxl_order_init(struct libxl_order *o)
     memset(o, 0, sizeof(*o));
 }
 
-int libxl_order_record(struct libxl_order *o, uint32_t type, int known)
+static int xenstore_record(struct libxl_order *o, const struct rec_ctx *ctx,
+                          uint32_t type)
+{
+    const char *name = rec_libxl_name(type);
+
+    if (!(ctx->xl_transparent & XMIG_TRANSPARENT_XENSTORE)) {
+        return err_set(XMIG_ERR_PROTOCOL, 0, "%s is not declared by a "
+                       "TRANSPARENT record", name);
+    }
+    if (o->libxc != LIBXC_ENDED) {
+        return err_set(XMIG_ERR_PROTOCOL, 0, "%s before the libxc image "
+                       "ended: xenstore state follows the domain's", name);
+    }
+    if (type == XMIG_LIBXL_XENSTORE_NODES) {
+        if (o->xs_nodes) {
+            return err_set(XMIG_ERR_PROTOCOL, 0, "%s appears twice", name);
+        }
+        o->xs_nodes = 1;
+        return 0;
+    }
+    if (!o->xs_nodes || o->xs_watches) {
+        return err_set(XMIG_ERR_PROTOCOL, 0, "%s %s", name,
+                       o->xs_watches ? "appears twice"
+                                     : "before XENSTORE_NODES");
+    }
+    o->xs_watches = 1;
+    return 0;
+}
+
+int libxl_order_record(struct libxl_order *o, const struct rec_ctx *ctx,
+                       uint32_t type, int known)
 {
     if (o->ended) {
         return err_set(XMIG_ERR_PROTOCOL, 0, "record after END: \"END shall "
                        "be the final record in the stream\"");
     }
+    if (o->records++ > 0 && type == XMIG_LIBXL_TRANSPARENT) {
+        return err_set(XMIG_ERR_PROTOCOL, 0, "TRANSPARENT must be the first "
+                       "libxl record");
+    }
     if (!known) {
         return 0;
     }
     switch (type) {
+    case XMIG_LIBXL_TRANSPARENT:
+        o->transparent = 1;
+        return 0;
+    case XMIG_LIBXL_XENSTORE_NODES:
+    case XMIG_LIBXL_XENSTORE_WATCHES:
+        return xenstore_record(o, ctx, type);
     case XMIG_LIBXL_LIBXC_CONTEXT:
         if (o->libxc == LIBXC_ENDED) {
             return err_set(XMIG_ERR_PROTOCOL, 0, "LIBXC_CONTEXT after the "
@@ -237,6 +410,13 @@ int libxl_order_record(struct libxl_order *o, uint32_t type, int known)
             return err_set(XMIG_ERR_PROTOCOL, 0, "END before a complete libxc "
                            "image (LIBXC_CONTEXT followed by an image ending "
                            "in END)");
+        }
+        if ((ctx->xl_transparent & XMIG_TRANSPARENT_XENSTORE) &&
+            !(o->xs_nodes && o->xs_watches)) {
+            return err_set(XMIG_ERR_PROTOCOL, 0, "END without %s, which the "
+                           "TRANSPARENT record declared",
+                           o->xs_nodes ? "XENSTORE_WATCHES"
+                                       : "XENSTORE_NODES");
         }
         o->ended = 1;
         return 0;

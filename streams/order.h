@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+struct rec_ctx;
+
 struct libxc_order {
     uint32_t version;
     uint32_t guest_type;
@@ -19,6 +21,11 @@ struct libxc_order {
     unsigned page_data : 1;
     unsigned vcpu : 1;         /* a PV vCPU record since the last CHECKPOINT */
     unsigned vcpu_basic : 1;
+    unsigned transparent : 1;  /* TRANSPARENT seen */
+    unsigned evtchn_ports : 1;
+    unsigned evtchn_fifo : 1;
+    unsigned grant_table : 1;
+    unsigned grant_maps : 1;
     unsigned ended : 1;
 };
 
@@ -32,15 +39,22 @@ enum libxc_state {
 
 struct libxl_order {
     enum libxc_state libxc;
+    uint32_t records;          /* libxl records so far */
+    unsigned transparent : 1;
+    unsigned xs_nodes : 1;
+    unsigned xs_watches : 1;
     unsigned ended : 1;
 };
 
 void libxc_order_init(struct libxc_order *o, uint32_t version,
                       uint32_t guest_type);
-/* Check one libxc record type in its place; -1 with the rule broken. */
-int libxc_order_record(struct libxc_order *o, uint32_t type, int known);
+/* Check one libxc record type in its place; -1 with the rule broken.  ctx
+ * holds what earlier records said (transparent flags, event channel ABI). */
+int libxc_order_record(struct libxc_order *o, const struct rec_ctx *ctx,
+                       uint32_t type, int known);
 
 void libxl_order_init(struct libxl_order *o);
-int libxl_order_record(struct libxl_order *o, uint32_t type, int known);
+int libxl_order_record(struct libxl_order *o, const struct rec_ctx *ctx,
+                       uint32_t type, int known);
 
 #endif

@@ -29,6 +29,7 @@ enum rstate {
 };
 
 #define BUF_INITIAL (64u << 10)
+#define READ_AHEAD (64u << 10)
 
 struct xmig_reader {
     struct xmig_transport *t;
@@ -176,11 +177,13 @@ static int fill(struct xmig_reader *r, size_t n, const char *what)
                 return -1;
             }
         }
-        /* Read ahead, except from a transport that lends: once the buffer
-         * is drained, every later octet can be lent in place instead. */
+        /* Read ahead a little (a small record's header and body in one
+         * call), but not so far that the tail must be moved down after
+         * every large body; and never from a transport that lends, whose
+         * octets can be lent in place once the buffer is drained. */
         room = r->cap - r->rend;
-        if (r->t->ops->lend && room > n - have) {
-            room = n - have;
+        if (room > n - have + (r->t->ops->lend ? 0 : READ_AHEAD)) {
+            room = n - have + (r->t->ops->lend ? 0 : READ_AHEAD);
         }
         m = r->t->ops->read(r->t, r->buf + r->rend, room);
         if (m < 0) {
@@ -348,6 +351,7 @@ static int read_fixed_header(struct xmig_reader *r, struct xmig_record *rec,
         rc = rec_libxl_header_decode(&c, &rec->u.libxl);
         r->state = ST_LIBXL_RECORD;
         r->embedded = 1;
+        r->ctx.embedded = 1;
         libxl_order_init(&r->lo);
         break;
     case ST_IMAGE_HEADER:
@@ -453,8 +457,8 @@ static int read_record(struct xmig_reader *r, enum xmig_layer layer,
     if (rc < 0) {
         goto fail;
     }
-    rc = libxc ? libxc_order_record(&r->xo, type, rec->known)
-               : libxl_order_record(&r->lo, type, rec->known);
+    rc = libxc ? libxc_order_record(&r->xo, &r->ctx, type, rec->known)
+               : libxl_order_record(&r->lo, &r->ctx, type, rec->known);
     if (rc < 0) {
         goto fail;
     }
@@ -470,15 +474,14 @@ static int read_record(struct xmig_reader *r, enum xmig_layer layer,
         return -1;
     }
     c = cursor_ro(p, length);
-    rc = libxc ? rec_libxc_decode(&r->ctx, &c, rec) : rec_libxl_decode(&c, rec);
+    rc = libxc ? rec_libxc_decode(&r->ctx, &c, rec)
+               : rec_libxl_decode(&r->ctx, &c, rec);
     if (rc < 0) {
         err_rebase(start + REC_HEADER_SIZE);
         err_in_record(layer, type, name);
         return -1;
     }
-    if (libxc && type == XMIG_LIBXC_X86_PV_INFO) {
-        r->ctx.pv_width = rec->u.pv_info.guest_width;
-    }
+    rec_ctx_note(&r->ctx, rec);
     count(r, rec);
     advance(r, rec);
     return 0;

@@ -171,6 +171,11 @@ static int write_libxc(struct xmig_writer *w, const struct synth_opts *o,
     if (xmig_writer_libxc_begin(w, o->guest_type, 4, 17) < 0) {
         return -1;
     }
+    if (o->transparent &&
+        xmig_writer_libxc_transparent(w, XMIG_TRANSPARENT_EVTCHN |
+                                             XMIG_TRANSPARENT_GNTTAB) < 0) {
+        return -1;
+    }
     if (o->guest_type == XMIG_DOMAIN_X86_PV) {
         struct xmig_pv_info pi = { 8, 4 };
         if (xmig_writer_pv_info(w, &pi) < 0) {
@@ -214,6 +219,13 @@ static int write_libxc(struct xmig_writer *w, const struct synth_opts *o,
                                              : write_hvm_state(w, o)) < 0) {
         return -1;
     }
+    if (o->transparent) {
+        struct xmig_transparent_state st;
+        synth_transparent_state(o, &st);
+        if (xmig_writer_transparent_libxc(w, &st) < 0) {
+            return -1;
+        }
+    }
     return xmig_writer_libxc_end(w);
 }
 
@@ -225,6 +237,13 @@ static int write_libxl_tail(struct xmig_writer *w, const struct synth_opts *o)
     static const char *const values[] = { "f0000000", "800000", "vga.vram" };
     uint8_t emu[8 + 256];
 
+    if (o->transparent) {
+        struct xmig_transparent_state st;
+        synth_transparent_state(o, &st);
+        if (xmig_writer_transparent_libxl(w, &st) < 0) {
+            return -1;
+        }
+    }
     if (o->emulator_xenstore &&
         xmig_writer_emulator_xenstore(w, 2, 0, keys, values, 3) < 0) {
         return -1;
@@ -260,7 +279,12 @@ int synth_write_memory(struct xmig_transport *t, const struct synth_opts *o,
         goto out;
     }
     if ((o->format == XMIG_FORMAT_XL || o->format == XMIG_FORMAT_LIBXL) &&
-        xmig_writer_libxl_begin(w) < 0) {
+        (xmig_writer_libxl_begin(w) < 0 ||
+         (o->transparent &&
+          xmig_writer_libxl_transparent(w, 7, XMIG_TRANSPARENT_EVTCHN |
+                                                  XMIG_TRANSPARENT_GNTTAB |
+                                                  XMIG_TRANSPARENT_XENSTORE) <
+              0))) {
         goto out;
     }
     if (write_libxc(w, o, mem) < 0) {

@@ -19,6 +19,7 @@ struct synth_opts {
     uint32_t seed;
     int emulator_xenstore;    /* add a non-empty EMULATOR_XENSTORE_DATA */
     int verify_pass;          /* VERIFY, then every page again */
+    int transparent;          /* 0 none; 1 2-level + grant v1; 2 FIFO + v2 */
 };
 
 void synth_defaults(struct synth_opts *o);
@@ -26,6 +27,12 @@ void synth_defaults(struct synth_opts *o);
 /* Guest memory the synthetic image carries: pages * 4096 octets, some pages
  * all zero (sent as XALLOC), some holes (XTAB). */
 uint8_t *synth_memory(const struct synth_opts *o);
+
+/* The transparent state a synthetic transparent image carries (domid 7,
+ * a vif and the usual ports, grants and xenstore nodes).  The arrays are
+ * static: do not free them. */
+void synth_transparent_state(const struct synth_opts *o,
+                             struct xmig_transparent_state *st);
 
 /* Write a whole image to t.  Returns 0, or -1 with the xmig error set. */
 int synth_write(struct xmig_transport *t, const struct synth_opts *o);

@@ -175,6 +175,7 @@ int xmig_writer_libxl_begin(struct xmig_writer *w)
     }
     libxl_order_init(&w->lo);
     w->embedded = 1;
+    w->ctx.embedded = 1;
     w->layer = W_LIBXL;
     return 0;
 }
@@ -208,17 +209,17 @@ static int write_record(struct xmig_writer *w, enum xmig_layer layer,
     rec.type = type;
     rec.length = len;
     c = cursor_ro(body, len);
+    rec.kind = XMIG_ITEM_RECORD;
+    rec.layer = layer;
+    if ((libxc ? libxc_order_record(&w->xo, &w->ctx, type, known)
+               : libxl_order_record(&w->lo, &w->ctx, type, known)) < 0) {
+        goto invalid;
+    }
     if ((libxc ? rec_libxc_decode(&w->ctx, &c, &rec)
-               : rec_libxl_decode(&c, &rec)) < 0) {
+               : rec_libxl_decode(&w->ctx, &c, &rec)) < 0) {
         goto invalid;
     }
-    if ((libxc ? libxc_order_record(&w->xo, type, known)
-               : libxl_order_record(&w->lo, type, known)) < 0) {
-        goto invalid;
-    }
-    if (libxc && type == XMIG_LIBXC_X86_PV_INFO) {
-        w->ctx.pv_width = rec.u.pv_info.guest_width;
-    }
+    rec_ctx_note(&w->ctx, &rec);
     c = cursor_ro(head, sizeof(head));
     (void)!rec_header_encode(&c, type, len);
     iov[n++] = (struct iovec){ head, sizeof(head) };
@@ -331,7 +332,7 @@ int xmig_writer_page_data(struct xmig_writer *w, uint32_t count,
         return err_set(XMIG_ERR_LIMIT, 0, "PAGE_DATA of %zu octets is over "
                        "the %u a record may hold", body_len, REC_MAX_BODY);
     }
-    if (libxc_order_record(&w->xo, XMIG_LIBXC_PAGE_DATA, 1) < 0) {
+    if (libxc_order_record(&w->xo, &w->ctx, XMIG_LIBXC_PAGE_DATA, 1) < 0) {
         err_in_record(XMIG_LAYER_LIBXC, XMIG_LIBXC_PAGE_DATA, "PAGE_DATA");
         return -1;
     }
@@ -485,4 +486,149 @@ int xmig_writer_emulator_xenstore(struct xmig_writer *w, uint32_t emulator_id,
 int xmig_writer_libxl_end(struct xmig_writer *w)
 {
     return xmig_writer_libxl_record(w, XMIG_LIBXL_END, NULL, 0);
+}
+
+/* ---- transparent records ------------------------------------------- */
+
+int xmig_writer_libxl_transparent(struct xmig_writer *w, uint16_t domid,
+                                  uint32_t flags)
+{
+    struct xmig_transparent_decl d = { XMIG_TRANSPARENT_VERSION, flags,
+                                       domid };
+    SMALL_RECORD(w, XMIG_LAYER_LIBXL, XMIG_LIBXL_TRANSPARENT, 16,
+                 rec_transparent_encode(&c_, 1, &d));
+}
+
+int xmig_writer_libxc_transparent(struct xmig_writer *w, uint32_t flags)
+{
+    struct xmig_transparent_decl d = { XMIG_TRANSPARENT_VERSION, flags, 0 };
+    SMALL_RECORD(w, XMIG_LAYER_LIBXC, XMIG_LIBXC_TRANSPARENT, 8,
+                 rec_transparent_encode(&c_, 0, &d));
+}
+
+/* Reserve scratch for a body of size octets, bounded by the record cap. */
+static int body_fits(struct xmig_writer *w, size_t size, const char *what)
+{
+    if (size > REC_MAX_SMALL_BODY) {
+        return err_set(XMIG_ERR_LIMIT, 0, "%s of %zu octets is over the %u "
+                       "a record may hold", what, size, REC_MAX_SMALL_BODY);
+    }
+    return scratch_reserve(w, size);
+}
+
+static int write_evtchn(struct xmig_writer *w,
+                        const struct xmig_transparent_state *s)
+{
+    size_t size = 16 + (size_t)s->nports * REC_EVTCHN_PORT_SIZE;
+    struct cursor c;
+
+    if (body_fits(w, size, "EVTCHN_PORTS") < 0) {
+        return -1;
+    }
+    c = cursor_ro(w->scratch, size);
+    if (rec_evtchn_ports_encode(&c, s->evtchn_abi, s->evtchn_max_port,
+                                s->ports, s->nports) < 0 ||
+        write_record(w, XMIG_LAYER_LIBXC, XMIG_LIBXC_EVTCHN_PORTS, w->scratch,
+                     (uint32_t)c.pos) < 0) {
+        return -1;
+    }
+    if (s->evtchn_abi != XMIG_EVTCHN_ABI_FIFO) {
+        return 0;
+    }
+    size = 8 + (size_t)s->nfifo_vcpus * REC_EVTCHN_FIFO_VCPU_SIZE +
+           (size_t)s->nfifo_array * 8;
+    if (body_fits(w, size, "EVTCHN_FIFO") < 0) {
+        return -1;
+    }
+    c = cursor_ro(w->scratch, size);
+    if (rec_evtchn_fifo_encode(&c, s->fifo_vcpus, s->nfifo_vcpus,
+                               s->fifo_array_gfns, s->nfifo_array) < 0) {
+        return -1;
+    }
+    return write_record(w, XMIG_LAYER_LIBXC, XMIG_LIBXC_EVTCHN_FIFO,
+                        w->scratch, (uint32_t)c.pos);
+}
+
+static int write_gnttab(struct xmig_writer *w,
+                        const struct xmig_transparent_state *s)
+{
+    size_t size;
+    struct cursor c;
+
+    if ((s->gnt_version != 1 && s->gnt_version != 2) ||
+        s->gnt_nr_frames > REC_GNT_MAX_FRAMES) {
+        return err_set(XMIG_ERR_USAGE, 0, "grant table version %u with %u "
+                       "frames", s->gnt_version, s->gnt_nr_frames);
+    }
+    size = rec_grant_table_size(s->gnt_version, s->gnt_nr_frames, s->ngrants);
+    if (body_fits(w, size, "GRANT_TABLE") < 0) {
+        return -1;
+    }
+    c = cursor_ro(w->scratch, size);
+    if (rec_grant_table_encode(&c, s->gnt_version, s->gnt_nr_frames,
+                               s->gnt_max_frames, s->gnt_frame_gfns,
+                               s->gnt_status_gfns, s->grants,
+                               s->ngrants) < 0 ||
+        write_record(w, XMIG_LAYER_LIBXC, XMIG_LIBXC_GRANT_TABLE, w->scratch,
+                     (uint32_t)c.pos) < 0) {
+        return -1;
+    }
+    size = 8 + (size_t)s->nmaps * REC_GNT_MAP_SIZE;
+    if (body_fits(w, size, "GRANT_MAPS") < 0) {
+        return -1;
+    }
+    c = cursor_ro(w->scratch, size);
+    if (rec_grant_maps_encode(&c, s->maps, s->nmaps) < 0) {
+        return -1;
+    }
+    return write_record(w, XMIG_LAYER_LIBXC, XMIG_LIBXC_GRANT_MAPS,
+                        w->scratch, (uint32_t)c.pos);
+}
+
+int xmig_writer_transparent_libxc(struct xmig_writer *w,
+                                  const struct xmig_transparent_state *s)
+{
+    if ((s->flags & XMIG_TRANSPARENT_EVTCHN) && write_evtchn(w, s) < 0) {
+        return -1;
+    }
+    if ((s->flags & XMIG_TRANSPARENT_GNTTAB) && write_gnttab(w, s) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+int xmig_writer_transparent_libxl(struct xmig_writer *w,
+                                  const struct xmig_transparent_state *s)
+{
+    size_t size = 8;
+    struct cursor c;
+
+    if (!(s->flags & XMIG_TRANSPARENT_XENSTORE)) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < s->nnodes; i++) {
+        size += rec_xs_node_size(&s->nodes[i]);
+    }
+    if (body_fits(w, size, "XENSTORE_NODES") < 0) {
+        return -1;
+    }
+    c = cursor_ro(w->scratch, size);
+    if (rec_xs_nodes_encode(&c, s->nodes, s->nnodes) < 0 ||
+        write_record(w, XMIG_LAYER_LIBXL, XMIG_LIBXL_XENSTORE_NODES,
+                     w->scratch, (uint32_t)c.pos) < 0) {
+        return -1;
+    }
+    size = 8;
+    for (uint32_t i = 0; i < s->nwatches; i++) {
+        size += rec_xs_watch_size(&s->watches[i]);
+    }
+    if (body_fits(w, size, "XENSTORE_WATCHES") < 0) {
+        return -1;
+    }
+    c = cursor_ro(w->scratch, size);
+    if (rec_xs_watches_encode(&c, s->watches, s->nwatches) < 0) {
+        return -1;
+    }
+    return write_record(w, XMIG_LAYER_LIBXL, XMIG_LIBXL_XENSTORE_WATCHES,
+                        w->scratch, (uint32_t)c.pos);
 }

@@ -98,7 +98,8 @@ static void pv_records(void **state)
 {
     struct xmig_pv_info pi = { 8, 4 }, pi2;
     uint64_t frames[2] = { 0x1000, 0x1001 };
-    struct rec_ctx ctx = { 3, XMIG_DOMAIN_X86_PV, 8 };
+    struct rec_ctx ctx = { .version = 3, .guest_type = XMIG_DOMAIN_X86_PV,
+                           .pv_width = 8 };
     struct xmig_p2m_frames p;
     struct xmig_pv_vcpu v;
     uint8_t b[64];

@@ -16,7 +16,7 @@ static void help(FILE *out)
 {
     fprintf(out, "usage: xmig sample [--format xl|libxl|libxc] [--pv] "
                  "[--pages N] [--seed N] [--emulator-xenstore] [--verify] "
-                 "FILE\n");
+                 "[--transparent 2l|fifo] FILE\n");
 }
 
 static int write_file(const char *path, const struct synth_opts *o)
@@ -68,6 +68,7 @@ int sample_main(int argc, char **argv)
         { "seed", required_argument, NULL, 's' },
         { "emulator-xenstore", no_argument, NULL, 'e' },
         { "verify", no_argument, NULL, 'v' },
+        { "transparent", required_argument, NULL, 't' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -77,7 +78,7 @@ int sample_main(int argc, char **argv)
 
     synth_defaults(&o);
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "f:pn:s:evh", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "f:pn:s:evt:h", opts, NULL)) != -1) {
         switch (opt) {
         case 'f':
             if (cli_parse_format("sample", optarg, &o.format) < 0 ||
@@ -104,6 +105,18 @@ int sample_main(int argc, char **argv)
             break;
         case 'v':
             o.verify_pass = 1;
+            break;
+        case 't':
+            if (strcmp(optarg, "2l") == 0) {
+                o.transparent = 1;
+            } else if (strcmp(optarg, "fifo") == 0) {
+                o.transparent = 2;
+            } else {
+                fprintf(stderr, "xmig sample: --transparent takes 2l (2-level "
+                                "event channels, grant table v1) or fifo "
+                                "(FIFO, v2)\n");
+                return EXIT_USAGE;
+            }
             break;
         case 'h':
             help(stdout);

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xmig/transparent.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -217,6 +219,12 @@ struct xmig_record {
         struct xmig_pfn_list pfn_list;
         struct xmig_emulator emulator;
         struct xmig_checkpoint_state checkpoint_state;
+        struct xmig_transparent_decl transparent;
+        struct xmig_evtchn_ports evtchn_ports;
+        struct xmig_evtchn_fifo evtchn_fifo;
+        struct xmig_grant_table grant_table;
+        struct xmig_grant_maps grant_maps;
+        struct xmig_xs_list xs_list;
     } u;
 };
 
