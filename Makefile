@@ -24,7 +24,7 @@ LIB_SRCS := common/error.c \
 	streams/transport.c streams/order.c streams/reader.c streams/writer.c \
 	streams/synth.c streams/synth_transparent.c libxmig/transparent_state.c
 CLI_SRCS := xmigd/xmig.c xmigd/cmd_verify.c xmigd/cmd_dump.c \
-	xmigd/cmd_sample.c
+	xmigd/dump_transparent.c xmigd/cmd_sample.c
 TEST_NAMES := test_cursor test_records test_negative test_streams \
 	test_writer test_errors
 TEST_SUPPORT := tests/support.c
@@ -164,6 +164,7 @@ install: all
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libxmig.so
 	install -m 644 $(S)/include/xmig.h $(DESTDIR)$(INCDIR)/
 	install -m 644 $(S)/include/xmig/types.h $(S)/include/xmig/errors.h \
+	  $(S)/include/xmig/transparent.h \
 	  $(DESTDIR)$(INCDIR)/xmig/
 	install -m 755 xmig $(DESTDIR)$(BINDIR)/
 	install -m 644 $(S)/docs/man/xmig.1 $(DESTDIR)$(MANDIR)/man1/

@@ -97,6 +97,26 @@ python3 -c 'import json,sys; d=json.load(open("out")); sys.exit(0 if d["valid"] 
     grep -q "'physmap/f0000000/name' = 'vga.vram'" out && ok ||
     bad "dump shows xenstore pairs"
 
+# Transparent streams: verified, dumped record by record, as JSON too.
+for t in 2l fifo; do
+    expect 0 "sample --transparent $t" -- "$XMIG" sample --transparent "$t" "t-$t.xl"
+    expect 0 "verify transparent $t" -- "$XMIG" verify "t-$t.xl"
+    expect 0 "dump transparent $t" -- "$XMIG" dump "t-$t.xl"
+    grep -q "libxl TRANSPARENT (0x786d0010), length 16: version 1, state evtchn gnttab xenstore, domid 7 preserved" out &&
+        ok || bad "dump shows the libxl declaration ($t)"
+    grep -q "/local/domain/7/device/vif/0/state = '4' (n7,r0)" out && ok ||
+        bad "dump shows xenstore nodes ($t)"
+    grep -q "port 6 interdomain vcpu0 remote dom0 port 40.* pending" out && ok ||
+        bad "dump shows event channel ports ($t)"
+    expect 0 "dump --json transparent $t" -- "$XMIG" dump --json "t-$t.xl"
+    python3 -c 'import json,sys; d=json.load(open("out")); p=[i for i in d["items"] if i.get("name")=="EVTCHN_PORTS"]; sys.exit(0 if d["valid"] and len(p)==1 and len(p[0]["ports"])==8 else 1)' \
+        && ok || bad "dump --json lists the ports ($t)"
+done
+grep -q "FIFO ABI, max port 2047, 8 ports" <("$XMIG" dump t-fifo.xl) && ok ||
+    bad "FIFO stream uses the FIFO ABI"
+expect 0 "transparent libxc image" -- "$XMIG" sample --format libxc --transparent 2l t.libxc
+expect 0 "verify transparent libxc" -- "$XMIG" verify t.libxc
+
 # A full disk: sample fails, and no file is left under either name.
 mkdir full
 (

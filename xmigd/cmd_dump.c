@@ -9,6 +9,7 @@
 
 #include "common/cursor.h"
 #include "xmigd/cli.h"
+#include "xmigd/dump.h"
 
 struct dump {
     FILE *out;
@@ -64,6 +65,9 @@ static void text_fields(struct dump *d, const struct xmig_record *rec)
     FILE *o = d->out;
     const char *sep = "";
 
+    if (dump_transparent_text(o, rec)) {
+        return;
+    }
     if (rec->layer == XMIG_LAYER_LIBXL) {
         switch (rec->type) {
         case XMIG_LIBXL_EMULATOR_XENSTORE_DATA:
@@ -144,6 +148,9 @@ static void json_fields(struct dump *d, const struct xmig_record *rec)
 {
     FILE *o = d->out;
 
+    if (dump_transparent_json(o, rec)) {
+        return;
+    }
     if (rec->layer == XMIG_LAYER_LIBXL) {
         if (rec->type == XMIG_LIBXL_EMULATOR_XENSTORE_DATA ||
             rec->type == XMIG_LIBXL_EMULATOR_CONTEXT) {
