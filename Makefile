@@ -11,20 +11,21 @@ O := obj
 VERSION := 0.1.0
 SONAME := libxmig.so.0
 
-CPPFLAGS := -I$(S) -I$(S)/include -D_GNU_SOURCE
+CPPFLAGS := -I$(S) -I$(S)/include -D_GNU_SOURCE $(SSL_CFLAGS)
 ALL_CFLAGS := -std=c11 $(CFLAGS) $(WARN) $(SAN_FLAGS) -fPIC $(CPPFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS)
 
-LIB_SRCS := common/error.c \
+LIB_SRCS := common/error.c common/log.c \
 	records/names.c records/headers.c records/xl_header.c \
 	records/json_check.c records/page_data.c records/pv.c records/hvm.c \
 	records/policy.c records/libxl_records.c records/libxc_records.c \
 	records/views.c records/transparent.c records/evtchn.c records/gnttab.c \
 	records/xenstore.c \
 	streams/transport.c streams/order.c streams/reader.c streams/writer.c \
+	streams/tls.c streams/tls_policy.c \
 	streams/synth.c streams/synth_transparent.c libxmig/transparent_state.c
 CLI_SRCS := xmigd/xmig.c xmigd/cmd_verify.c xmigd/cmd_dump.c \
-	xmigd/dump_transparent.c xmigd/cmd_sample.c
+	xmigd/dump_transparent.c xmigd/cmd_sample.c xmigd/cmd_tls_info.c
 TEST_NAMES := test_cursor test_records test_negative test_streams \
 	test_writer test_errors
 TEST_SUPPORT := tests/support.c
@@ -55,18 +56,23 @@ libxmig.a: $(LIB_OBJS)
 $(SONAME): $(LIB_OBJS) $(S)/libxmig/libxmig.syms
 	$(CC) -shared -Wl,-soname,$(SONAME) \
 	  -Wl,--version-script=$(S)/libxmig/libxmig.syms \
-	  $(ALL_LDFLAGS) -o $@ $(LIB_OBJS)
+	  $(ALL_LDFLAGS) -o $@ $(LIB_OBJS) $(SSL_LIBS)
 	ln -sf $(SONAME) libxmig.so
 
 xmig: $(CLI_OBJS) libxmig.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) libxmig.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) libxmig.a $(SSL_LIBS)
 
 # ---- tests ----------------------------------------------------------------
 
 $(O)/tests/%: $(S)/tests/%.c $(S)/$(TEST_SUPPORT) libxmig.a
 	@mkdir -p $(O)/tests
 	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(S)/$(TEST_SUPPORT) \
-	  libxmig.a $(ALL_LDFLAGS) $(CMOCKA_LIBS) -lpthread
+	  libxmig.a $(ALL_LDFLAGS) $(CMOCKA_LIBS) $(SSL_LIBS) -lpthread
+
+# The TLS test peer (stunnel interop, VM rig, transport benchmark).
+$(O)/tests/tls-pipe: $(S)/tests/tls-pipe.c libxmig.a
+	@mkdir -p $(O)/tests
+	$(CC) $(ALL_CFLAGS) -o $@ $< libxmig.a $(ALL_LDFLAGS) $(SSL_LIBS)
 
 check: check-headers check-shared check-unit check-cli check-interop \
 	check-conformance
@@ -124,7 +130,7 @@ FUZZ_FLAGS_ALL := -fsanitize=fuzzer,address,undefined \
 
 $(O)/fuzz/%: $(S)/fuzz/%.c $(LIB_SRCS:%=$(S)/%)
 	@mkdir -p $(O)/fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS_ALL) -o $@ $< $(LIB_SRCS:%=$(S)/%)
+	$(FUZZ_CC) $(FUZZ_FLAGS_ALL) -o $@ $< $(LIB_SRCS:%=$(S)/%) $(SSL_LIBS)
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -140,7 +146,7 @@ corpus: xmig
 
 $(O)/bench/%: $(S)/bench/%.c libxmig.a
 	@mkdir -p $(O)/bench
-	$(CC) $(ALL_CFLAGS) -o $@ $< libxmig.a $(ALL_LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< libxmig.a $(ALL_LDFLAGS) $(SSL_LIBS)
 
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done

@@ -25,6 +25,13 @@ extern "C" {
 
 #define XMIG_VERSION_STRING "0.1.0"
 
+/* ---- logging ------------------------------------------------------- */
+
+/* Library log lines (level 1: warning, 2: info), one line each, without a
+ * trailing newline.  Without a callback they go to stderr. */
+typedef void (*xmig_log_fn)(void *user_data, int level, const char *line);
+void xmig_set_log(xmig_log_fn fn, void *user_data);
+
 /* ---- transports ---------------------------------------------------- */
 
 struct xmig_transport;
@@ -39,6 +46,82 @@ struct xmig_transport *xmig_transport_memory_sink(void);
 const void *xmig_transport_sink_data(const struct xmig_transport *t,
                                      size_t *len);
 void xmig_transport_free(struct xmig_transport *t);
+
+/* Raw octets through a transport (control messages, tests).  read returns
+ * n > 0, 0 at the end of the stream, -1 on error; write sends all. */
+long xmig_transport_read(struct xmig_transport *t, void *buf, size_t len);
+int xmig_transport_write(struct xmig_transport *t, const void *buf,
+                         size_t len);
+
+/* Send len octets of file fd from offset off: zero copy where the
+ * transport allows (sendfile(2), kernel TLS), else through a buffer. */
+int xmig_transport_sendfile(struct xmig_transport *t, int fd, int64_t off,
+                            size_t len);
+/* The sender is done: flush, and over TLS send close_notify, so the peer
+ * can tell an end from a cut.  Reading is still possible. */
+int xmig_transport_finish(struct xmig_transport *t);
+uint64_t xmig_transport_bytes_in(const struct xmig_transport *t);
+uint64_t xmig_transport_bytes_out(const struct xmig_transport *t);
+
+/* ---- TLS ----------------------------------------------------------- */
+
+enum xmig_tls_mode {
+    XMIG_TLS_AUTO = 0,    /* kernel TLS, else userspace TLS (one warning) */
+    XMIG_TLS_KTLS,        /* kernel TLS both ways, or fail saying why */
+    XMIG_TLS_USERSPACE,   /* OpenSSL's record layer */
+    XMIG_TLS_NONE         /* plain TCP: benchmarks and tests only */
+};
+
+const char *xmig_tls_mode_name(enum xmig_tls_mode mode);
+/* "auto", "ktls", "userspace", "none" -> 0; else -1. */
+int xmig_tls_mode_parse(const char *name, enum xmig_tls_mode *mode);
+
+struct xmig_tls_config;
+
+struct xmig_tls_config *xmig_tls_config_create(void);
+void xmig_tls_config_free(struct xmig_tls_config *c);
+int xmig_tls_config_set_mode(struct xmig_tls_config *c,
+                             enum xmig_tls_mode mode);
+/* This end's certificate and key (PEM files). */
+int xmig_tls_config_set_identity(struct xmig_tls_config *c,
+                                 const char *cert_file, const char *key_file);
+/* Trust: a CA bundle, and/or SHA-256 pins of peer certificates ("ab:cd:..."
+ * or plain hex, 64 digits); with both, a peer must satisfy both. */
+int xmig_tls_config_set_ca(struct xmig_tls_config *c, const char *ca_file);
+int xmig_tls_config_add_pin(struct xmig_tls_config *c, const char *sha256);
+/* The name or IP address the peer's certificate must carry. */
+int xmig_tls_config_set_peer_name(struct xmig_tls_config *c, const char *n);
+/* Accept any peer.  Loud: logs a warning at every handshake. */
+int xmig_tls_config_set_insecure(struct xmig_tls_config *c, int insecure);
+/* Narrow the policy (tests, benchmarks): versions 0x0303 (1.2) and/or
+ * 0x0304 (1.3), 0 for the policy's; a single cipher of the policy, by its
+ * OpenSSL name, NULL for all. */
+int xmig_tls_config_set_versions(struct xmig_tls_config *c, int min_version,
+                                 int max_version);
+int xmig_tls_config_set_cipher(struct xmig_tls_config *c, const char *name);
+
+/* Handshake over a connected socket (taking ownership of fd, also on
+ * failure); returns a transport, or NULL with an error naming the peer
+ * and the reason. */
+struct xmig_transport *xmig_transport_tls_client(int fd,
+                                                 const struct xmig_tls_config *c);
+struct xmig_transport *xmig_transport_tls_server(int fd,
+                                                 const struct xmig_tls_config *c);
+
+struct xmig_tls_info {
+    enum xmig_tls_mode mode;  /* what is in use: ktls, userspace or none */
+    int ktls_tx, ktls_rx;     /* the kernel's record layer, per direction */
+    char version[16];         /* "TLSv1.2", "TLSv1.3", or "" */
+    char cipher[64];
+    char peer[128];           /* peer address */
+    char peer_subject[256];   /* the peer certificate's subject */
+    char fallback[160];       /* why kernel TLS is not (fully) in use */
+};
+int xmig_transport_tls_info(const struct xmig_transport *t,
+                            struct xmig_tls_info *out);
+
+/* The policy as text: versions, ciphers, groups, limits (xmig tls-info). */
+void xmig_tls_policy_describe(char *buf, size_t len);
 
 /* ---- reading ------------------------------------------------------- */
 

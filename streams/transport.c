@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include "common/cursor.h"
@@ -81,8 +82,38 @@ static void fd_destroy(struct xmig_transport *t)
     }
 }
 
+int transport_sendfile_fd(int out_fd, int in_fd, int64_t off, size_t len)
+{
+    off_t pos = (off_t)off;
+
+    while (len > 0) {
+        ssize_t n = sendfile(out_fd, in_fd, &pos, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return err_set(XMIG_ERR_IO, errno, "sendfile");
+        }
+        if (n == 0) {
+            return err_set(XMIG_ERR_IO, 0, "sendfile: source ended early");
+        }
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int fd_sendfile(struct xmig_transport *t, int fd, int64_t off,
+                       size_t len)
+{
+    if (transport_sendfile_fd(t->fd, fd, off, len) < 0) {
+        return -1;
+    }
+    t->bytes_out += len;
+    return 0;
+}
+
 static const struct transport_ops fd_ops = {
-    "fd", fd_read, NULL, fd_writev, fd_destroy,
+    "fd", fd_read, NULL, fd_writev, fd_destroy, fd_sendfile, NULL,
 };
 
 static ssize_t mem_read(struct xmig_transport *t, void *buf, size_t len)
@@ -127,7 +158,7 @@ static void nothing(struct xmig_transport *t)
 }
 
 static const struct transport_ops mem_ops = {
-    "memory", mem_read, mem_lend, mem_writev, nothing,
+    "memory", mem_read, mem_lend, mem_writev, nothing, NULL, NULL,
 };
 
 static ssize_t sink_read(struct xmig_transport *t, void *buf, size_t len)
@@ -172,10 +203,10 @@ static void sink_destroy(struct xmig_transport *t)
 }
 
 static const struct transport_ops sink_ops = {
-    "memory-sink", sink_read, NULL, sink_writev, sink_destroy,
+    "memory-sink", sink_read, NULL, sink_writev, sink_destroy, NULL, NULL,
 };
 
-static struct xmig_transport *transport_new(const struct transport_ops *ops)
+struct xmig_transport *transport_new(const struct transport_ops *ops)
 {
     struct xmig_transport *t = calloc(1, sizeof(*t));
 
@@ -229,6 +260,72 @@ const void *xmig_transport_sink_data(const struct xmig_transport *t,
     }
     *len = t->sink_len;
     return t->sink ? t->sink : (const void *)"";
+}
+
+/* Without a zero-copy path: read the file through a buffer. */
+static int sendfile_by_copy(struct xmig_transport *t, int fd, int64_t off,
+                            size_t len)
+{
+    static _Thread_local uint8_t buf[256 << 10];
+
+    while (len > 0) {
+        size_t want = len < sizeof(buf) ? len : sizeof(buf);
+        ssize_t n = pread(fd, buf, want, (off_t)off);
+        struct iovec iov;
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return err_set(XMIG_ERR_IO, n < 0 ? errno : 0,
+                           "reading the file to send");
+        }
+        iov.iov_base = buf;
+        iov.iov_len = (size_t)n;
+        if (t->ops->writev(t, &iov, 1) < 0) {
+            return -1;
+        }
+        off += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int xmig_transport_sendfile(struct xmig_transport *t, int fd, int64_t off,
+                            size_t len)
+{
+    if (fd < 0 || off < 0) {
+        return err_set(XMIG_ERR_USAGE, EINVAL, "xmig_transport_sendfile");
+    }
+    return t->ops->sendfile ? t->ops->sendfile(t, fd, off, len)
+                            : sendfile_by_copy(t, fd, off, len);
+}
+
+long xmig_transport_read(struct xmig_transport *t, void *buf, size_t len)
+{
+    return (long)t->ops->read(t, buf, len);
+}
+
+int xmig_transport_write(struct xmig_transport *t, const void *buf,
+                         size_t len)
+{
+    struct iovec iov = { (void *)(uintptr_t)buf, len };
+
+    return t->ops->writev(t, &iov, 1);
+}
+
+int xmig_transport_finish(struct xmig_transport *t)
+{
+    return t->ops->finish ? t->ops->finish(t) : 0;
+}
+
+uint64_t xmig_transport_bytes_in(const struct xmig_transport *t)
+{
+    return t->bytes_in;
+}
+
+uint64_t xmig_transport_bytes_out(const struct xmig_transport *t)
+{
+    return t->bytes_out;
 }
 
 void xmig_transport_free(struct xmig_transport *t)

@@ -23,6 +23,10 @@ struct transport_ops {
     /* Write every octet of iov (partial writes are the transport's job). */
     int (*writev)(struct xmig_transport *t, const struct iovec *iov, int iovcnt);
     void (*destroy)(struct xmig_transport *t);
+    /* Optional: zero-copy send from a file; NULL means read + writev. */
+    int (*sendfile)(struct xmig_transport *t, int fd, int64_t off, size_t len);
+    /* Optional: end of what this side sends (TLS close_notify). */
+    int (*finish)(struct xmig_transport *t);
 };
 
 struct xmig_transport {
@@ -34,10 +38,16 @@ struct xmig_transport {
     uint8_t *sink;            /* memory sink */
     size_t sink_len, sink_cap;
     uint64_t bytes_in, bytes_out;
+    void *impl;               /* the TLS state, for TLS transports */
 };
 
 /* Write a whole gather list to a file descriptor, riding out partial writes
  * and EINTR, IOV_MAX entries at a time.  Shared by fd-like transports. */
 int transport_writev_fd(int fd, const struct iovec *iov, int iovcnt);
+
+/* sendfile(2) of a whole range to fd, riding out partial sends. */
+int transport_sendfile_fd(int out_fd, int in_fd, int64_t off, size_t len);
+
+struct xmig_transport *transport_new(const struct transport_ops *ops);
 
 #endif

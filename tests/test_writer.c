@@ -47,7 +47,7 @@ static void spy_destroy(struct xmig_transport *t)
 }
 
 static const struct transport_ops spy_ops = {
-    "spy", spy_read, NULL, spy_writev, spy_destroy,
+    "spy", spy_read, NULL, spy_writev, spy_destroy, NULL, NULL,
 };
 
 static struct xmig_writer *hvm_writer(struct xmig_transport *t)

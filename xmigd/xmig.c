@@ -13,6 +13,7 @@ static const struct subcommand {
     { "verify", verify_main, "check a stream against the Xen specs" },
     { "dump", dump_main, "list a stream's headers and records" },
     { "sample", sample_main, "write a synthetic sample stream" },
+    { "tls-info", tls_info_main, "show the TLS policy and kernel TLS" },
 };
 
 #define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))

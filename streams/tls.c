@@ -1,0 +1,852 @@
+/*
+ * The TLS transport: OpenSSL does the handshake (mutual authentication by
+ * CA bundle and name, or by pinned certificate fingerprints), then the
+ * kernel takes the record layer (kTLS) where it can.  Whether to fall back
+ * to OpenSSL's own record layer is decided by probing the kernel before
+ * the handshake and by asking OpenSSL right after it; once the kernel owns
+ * the record layer nothing fallible is left to set up.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "common/cursor.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "streams/tls_policy.h"
+#include "streams/transport.h"
+#include "xmig.h"
+
+#define MAX_PINS 16
+#define STAGE_SIZE (16u << 10)    /* one TLS record's worth of small writes */
+
+struct xmig_tls_config {
+    enum xmig_tls_mode mode;
+    char *cert, *key, *ca, *peer_name, *cipher;
+    uint8_t pins[MAX_PINS][32];
+    size_t npins;
+    int insecure;
+    int min_version, max_version;
+};
+
+struct tls_conn {
+    SSL_CTX *ctx;
+    SSL *ssl;
+    struct xmig_tls_info info;
+    uint8_t stage[STAGE_SIZE];
+    size_t staged;
+};
+
+/* ---- configuration ------------------------------------------------- */
+
+struct xmig_tls_config *xmig_tls_config_create(void)
+{
+    struct xmig_tls_config *c = calloc(1, sizeof(*c));
+
+    if (!c) {
+        err_set(XMIG_ERR_NOMEM, ENOMEM, "TLS configuration");
+    }
+    return c;
+}
+
+void xmig_tls_config_free(struct xmig_tls_config *c)
+{
+    if (c) {
+        free(c->cert);
+        free(c->key);
+        free(c->ca);
+        free(c->peer_name);
+        free(c->cipher);
+        free(c);
+    }
+}
+
+static int set_str(char **dst, const char *src)
+{
+    char *d = src ? strdup(src) : NULL;
+
+    if (src && !d) {
+        return err_set(XMIG_ERR_NOMEM, ENOMEM, "TLS configuration");
+    }
+    free(*dst);
+    *dst = d;
+    return 0;
+}
+
+const char *xmig_tls_mode_name(enum xmig_tls_mode mode)
+{
+    switch (mode) {
+    case XMIG_TLS_AUTO:
+        return "auto";
+    case XMIG_TLS_KTLS:
+        return "ktls";
+    case XMIG_TLS_USERSPACE:
+        return "userspace";
+    case XMIG_TLS_NONE:
+        return "none";
+    default:
+        return "?";
+    }
+}
+
+int xmig_tls_mode_parse(const char *name, enum xmig_tls_mode *mode)
+{
+    for (int m = XMIG_TLS_AUTO; m <= XMIG_TLS_NONE; m++) {
+        if (strcmp(name, xmig_tls_mode_name(m)) == 0) {
+            *mode = m;
+            return 0;
+        }
+    }
+    return err_set(XMIG_ERR_USAGE, 0, "TLS mode '%s' is not auto, ktls, "
+                   "userspace or none", name);
+}
+
+int xmig_tls_config_set_mode(struct xmig_tls_config *c,
+                             enum xmig_tls_mode mode)
+{
+    if (mode > XMIG_TLS_NONE) {
+        return err_set(XMIG_ERR_USAGE, EINVAL, "TLS mode %d", mode);
+    }
+    c->mode = mode;
+    return 0;
+}
+
+int xmig_tls_config_set_identity(struct xmig_tls_config *c,
+                                 const char *cert_file, const char *key_file)
+{
+    return set_str(&c->cert, cert_file) < 0 ? -1 : set_str(&c->key, key_file);
+}
+
+int xmig_tls_config_set_ca(struct xmig_tls_config *c, const char *ca_file)
+{
+    return set_str(&c->ca, ca_file);
+}
+
+int xmig_tls_config_set_peer_name(struct xmig_tls_config *c, const char *n)
+{
+    return set_str(&c->peer_name, n);
+}
+
+int xmig_tls_config_set_insecure(struct xmig_tls_config *c, int insecure)
+{
+    c->insecure = !!insecure;
+    return 0;
+}
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0';
+    }
+    if (ch >= 'a' && ch <= 'f') {
+        return ch - 'a' + 10;
+    }
+    if (ch >= 'A' && ch <= 'F') {
+        return ch - 'A' + 10;
+    }
+    return -1;
+}
+
+int xmig_tls_config_add_pin(struct xmig_tls_config *c, const char *sha256)
+{
+    uint8_t pin[32];
+    size_t n = 0;
+    const char *p = sha256;
+
+    if (strncasecmp(p, "sha256:", 7) == 0) {
+        p += 7;
+    }
+    while (*p && n < 32) {
+        int hi = hexval(p[0]), lo = hi < 0 ? -1 : hexval(p[1]);
+        if (hi < 0 || lo < 0) {
+            break;
+        }
+        pin[n++] = (uint8_t)(hi << 4 | lo);
+        p += 2;
+        if (*p == ':') {
+            p++;
+        }
+    }
+    if (n != 32 || *p) {
+        return err_set(XMIG_ERR_USAGE, 0, "pin '%s' is not a SHA-256 "
+                       "fingerprint (64 hex digits, ':' allowed)", sha256);
+    }
+    if (c->npins == MAX_PINS) {
+        return err_set(XMIG_ERR_LIMIT, 0, "more than %d pins", MAX_PINS);
+    }
+    memcpy(c->pins[c->npins++], pin, 32);
+    return 0;
+}
+
+int xmig_tls_config_set_versions(struct xmig_tls_config *c, int min_version,
+                                 int max_version)
+{
+    int ok = (min_version == 0 || min_version == TLS1_2_VERSION ||
+              min_version == TLS1_3_VERSION) &&
+             (max_version == 0 || max_version == TLS1_2_VERSION ||
+              max_version == TLS1_3_VERSION);
+    if (!ok || (min_version && max_version && min_version > max_version)) {
+        return err_set(XMIG_ERR_USAGE, 0, "TLS versions 0x%x-0x%x: xmig "
+                       "speaks TLS 1.2 (0x0303) and 1.3 (0x0304)",
+                       min_version, max_version);
+    }
+    c->min_version = min_version;
+    c->max_version = max_version;
+    return 0;
+}
+
+static int in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    const char *p = list;
+
+    while ((p = strstr(p, name)) != NULL) {
+        if ((p == list || p[-1] == ':') && (p[n] == ':' || p[n] == '\0')) {
+            return 1;
+        }
+        p += n;
+    }
+    return 0;
+}
+
+int xmig_tls_config_set_cipher(struct xmig_tls_config *c, const char *name)
+{
+    if (name && !in_list(tls_policy.tls12_ciphers, name) &&
+        !in_list(tls_policy.tls13_suites, name)) {
+        return err_set(XMIG_ERR_USAGE, 0, "cipher '%s' is not in xmig's "
+                       "policy (xmig tls-info lists it)", name);
+    }
+    return set_str(&c->cipher, name);
+}
+
+static int ktls_probe(char *why, size_t len);
+
+void xmig_tls_policy_describe(char *buf, size_t len)
+{
+    char kernel[160];
+
+    if (ktls_probe(kernel, sizeof(kernel))) {
+        snprintf(kernel, sizeof(kernel), "kernel TLS available");
+    }
+    snprintf(buf, len,
+             "versions: TLSv1.3, TLSv1.2\n"
+             "TLSv1.3 suites: %s\n"
+             "TLSv1.2 ciphers: %s\n"
+             "groups: %s\n"
+             "signature algorithms: %s\n"
+             "options: no compression, no renegotiation, no session "
+             "tickets, no key update within a stream\n"
+             "limit: %llu GiB per connection and direction (AES-GCM usage "
+             "limit, RFC 8446 5.5)\n"
+             "kernel TLS: TLSv1.2 both ways; TLSv1.3 %s with this OpenSSL "
+             "(%s)\n"
+             "this kernel: %s\n",
+             tls_policy.tls13_suites, tls_policy.tls12_ciphers,
+             tls_policy.groups, tls_policy.sigalgs,
+             (unsigned long long)(tls_policy.max_stream_octets >> 30),
+             tls_policy_tls13_ktls_rx() ? "both ways" : "transmit only",
+             OpenSSL_version(OPENSSL_VERSION), kernel);
+}
+
+/* ---- kernel TLS probe ---------------------------------------------- */
+
+/* Can this kernel attach the "tls" upper layer to a TCP socket?  Tried on
+ * a throwaway loopback connection, before any real handshake. */
+static int ktls_probe(char *why, size_t len)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    socklen_t alen = sizeof(a);
+    int l = -1, s = -1, acc = -1, ok = 0;
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (l < 0 || s < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+        listen(l, 1) < 0 || getsockname(l, (struct sockaddr *)&a, &alen) < 0 ||
+        connect(s, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+        (acc = accept4(l, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+        snprintf(why, len, "could not probe kernel TLS: %s", strerror(errno));
+    } else if (setsockopt(s, IPPROTO_TCP, TCP_ULP, "tls", 3) < 0) {
+        snprintf(why, len, "%s", errno == ENOENT
+                                     ? "the kernel has no TLS support "
+                                       "(CONFIG_TLS, module tls)"
+                                     : strerror(errno));
+    } else {
+        ok = 1;
+    }
+    if (acc >= 0) {
+        close(acc);
+    }
+    if (s >= 0) {
+        close(s);
+    }
+    if (l >= 0) {
+        close(l);
+    }
+    return ok;
+}
+
+/* ---- handshake ----------------------------------------------------- */
+
+static void ssl_error_text(char *buf, size_t len)
+{
+    unsigned long e = ERR_get_error();
+
+    if (e) {
+        ERR_error_string_n(e, buf, len);
+    } else {
+        snprintf(buf, len, "%s", errno ? strerror(errno) : "connection closed");
+    }
+    ERR_clear_error();
+}
+
+static void fingerprint(X509 *cert, uint8_t out[32])
+{
+    unsigned int n = 32;
+
+    X509_digest(cert, EVP_sha256(), out, &n);
+}
+
+static int pinned(const struct xmig_tls_config *c, X509 *cert)
+{
+    uint8_t fp[32];
+
+    fingerprint(cert, fp);
+    for (size_t i = 0; i < c->npins; i++) {
+        if (memcmp(fp, c->pins[i], 32) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int config_index = -1;
+
+/* The unpinned certificate the last verification saw (this thread). */
+static _Thread_local char unpinned_subject[256], unpinned_hex[100];
+
+static void fingerprint_hex(X509 *cert, char *hex, size_t len)
+{
+    uint8_t fp[32];
+
+    fingerprint(cert, fp);
+    for (int i = 0; i < 32 && (size_t)i * 3 + 3 <= len; i++) {
+        snprintf(hex + i * 3, 4, "%02x%s", fp[i], i < 31 ? ":" : "");
+    }
+}
+
+/* With pins and no CA, the peer's leaf certificate is trusted exactly when
+ * it is pinned; with pins and a CA, the chain must verify too (pins are
+ * checked after the handshake). */
+static int verify_cb(int ok, X509_STORE_CTX *store)
+{
+    SSL *ssl = X509_STORE_CTX_get_ex_data(
+        store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    const struct xmig_tls_config *c = SSL_get_ex_data(ssl, config_index);
+    X509 *leaf = X509_STORE_CTX_get0_cert(store);
+    int err = X509_STORE_CTX_get_error(store);
+
+    if (!c || !c->npins || c->ca || !leaf) {
+        return ok;
+    }
+    if (!pinned(c, leaf)) {
+        fingerprint_hex(leaf, unpinned_hex, sizeof(unpinned_hex));
+        X509_NAME_oneline(X509_get_subject_name(leaf), unpinned_subject,
+                          sizeof(unpinned_subject));
+        X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+        return 0;
+    }
+    /* Pinned: the chain to a CA does not matter; names and dates do. */
+    return err == X509_V_ERR_HOSTNAME_MISMATCH ||
+                   err == X509_V_ERR_IP_ADDRESS_MISMATCH ||
+                   err == X509_V_ERR_CERT_HAS_EXPIRED ||
+                   err == X509_V_ERR_CERT_NOT_YET_VALID
+               ? ok
+               : 1;
+}
+
+static int versions(const struct xmig_tls_config *c, int ktls, int *min,
+                    int *max)
+{
+    *min = c->min_version ? c->min_version : TLS1_2_VERSION;
+    *max = c->max_version ? c->max_version : TLS1_3_VERSION;
+    /* Without TLS 1.3 receive offload (OpenSSL < 3.2), a kernel record
+     * layer both ways means TLS 1.2, unless the caller insists. */
+    if (ktls && !c->max_version && !tls_policy_tls13_ktls_rx()) {
+        *max = TLS1_2_VERSION;
+    }
+    if (*min > *max) {
+        *min = *max;
+    }
+    return 0;
+}
+
+static SSL_CTX *make_ctx(const struct xmig_tls_config *c, int server,
+                         int ktls)
+{
+    SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method()
+                                      : TLS_client_method());
+    const char *c12 = tls_policy.tls12_ciphers, *c13 = tls_policy.tls13_suites;
+    int min, max;
+
+    if (!ctx) {
+        return NULL;
+    }
+    if (c->cipher) {
+        /* A single cipher: the other version's list must stay valid. */
+        if (in_list(c12, c->cipher)) {
+            c12 = c->cipher;
+        } else {
+            c13 = c->cipher;
+        }
+    }
+    versions(c, ktls, &min, &max);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                 SSL_OP_NO_TICKET |
+                                 (ktls ? SSL_OP_ENABLE_KTLS : 0));
+    if (!ktls) {
+        SSL_CTX_clear_options(ctx, SSL_OP_ENABLE_KTLS);
+    }
+    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    if (!SSL_CTX_set_min_proto_version(ctx, min) ||
+        !SSL_CTX_set_max_proto_version(ctx, max) ||
+        !SSL_CTX_set_cipher_list(ctx, c12) ||
+        !SSL_CTX_set_ciphersuites(ctx, c13) ||
+        !SSL_CTX_set1_groups_list(ctx, tls_policy.groups) ||
+        !SSL_CTX_set1_sigalgs_list(ctx, tls_policy.sigalgs)) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (c->cert && (SSL_CTX_use_certificate_chain_file(ctx, c->cert) != 1 ||
+                    SSL_CTX_use_PrivateKey_file(ctx, c->key, SSL_FILETYPE_PEM) !=
+                        1 ||
+                    SSL_CTX_check_private_key(ctx) != 1)) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (c->ca && SSL_CTX_load_verify_locations(ctx, c->ca, NULL) != 1) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    SSL_CTX_set_verify(ctx, c->insecure ? SSL_VERIFY_NONE
+                                        : SSL_VERIFY_PEER |
+                                              SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                       c->insecure ? NULL : verify_cb);
+    return ctx;
+}
+
+static void peer_address(int fd, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+            port = ntohs(in->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+            port = ntohs(in6->sin6_port);
+        }
+    }
+    snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host,
+             port);
+}
+
+/* Ask the peer's certificate for our expected name or address. */
+static int expect_name(SSL *ssl, const char *name)
+{
+    X509_VERIFY_PARAM *p = SSL_get0_param(ssl);
+    struct in6_addr a6;
+    struct in_addr a4;
+
+    if (inet_pton(AF_INET, name, &a4) == 1 ||
+        inet_pton(AF_INET6, name, &a6) == 1) {
+        return X509_VERIFY_PARAM_set1_ip_asc(p, name);
+    }
+    SSL_set_tlsext_host_name(ssl, name);
+    return X509_VERIFY_PARAM_set1_host(p, name, 0);
+}
+
+static int not_pinned(const char *peer, X509 *cert)
+{
+    char hex[100] = "none", subject[256] = "no certificate";
+
+    if (cert) {
+        fingerprint_hex(cert, hex, sizeof(hex));
+        X509_NAME_oneline(X509_get_subject_name(cert), subject,
+                          sizeof(subject));
+    }
+    return err_set(XMIG_ERR_PROTOCOL, 0, "TLS peer %s (%s) is not pinned: "
+                   "its certificate's SHA-256 is %s", peer, subject, hex);
+}
+
+static int handshake_failed(struct tls_conn *tc, const char *peer)
+{
+    char why[256];
+    long v = SSL_get_verify_result(tc->ssl);
+
+    ssl_error_text(why, sizeof(why));
+    if (v == X509_V_ERR_APPLICATION_VERIFICATION) {
+        return err_set(XMIG_ERR_PROTOCOL, 0, "TLS peer %s (%s) is not "
+                       "pinned: its certificate's SHA-256 is %s", peer,
+                       unpinned_subject, unpinned_hex);
+    }
+    if (v != X509_V_OK) {
+        return err_set(XMIG_ERR_PROTOCOL, 0, "TLS handshake with %s failed: "
+                       "peer certificate rejected: %s", peer,
+                       X509_verify_cert_error_string(v));
+    }
+    return err_set(XMIG_ERR_PROTOCOL, 0, "TLS handshake with %s failed: %s",
+                   peer, why);
+}
+
+/* After the handshake: pins, and what the kernel took over. */
+static int settle(struct tls_conn *tc, const struct xmig_tls_config *c,
+                  int want_ktls, const char *probe_why)
+{
+    X509 *peer = SSL_get1_peer_certificate(tc->ssl);
+    struct xmig_tls_info *in = &tc->info;
+
+    if (peer) {
+        X509_NAME_oneline(X509_get_subject_name(peer), in->peer_subject,
+                          sizeof(in->peer_subject));
+    }
+    if (!c->insecure && c->npins && (!peer || !pinned(c, peer))) {
+        not_pinned(in->peer, peer);
+        X509_free(peer);
+        return -1;
+    }
+    X509_free(peer);
+    snprintf(in->version, sizeof(in->version), "%s", SSL_get_version(tc->ssl));
+    snprintf(in->cipher, sizeof(in->cipher), "%s",
+             SSL_CIPHER_get_name(SSL_get_current_cipher(tc->ssl)));
+    in->ktls_tx = want_ktls && BIO_get_ktls_send(SSL_get_wbio(tc->ssl));
+    in->ktls_rx = want_ktls && BIO_get_ktls_recv(SSL_get_rbio(tc->ssl));
+    if (in->ktls_tx && in->ktls_rx) {
+        in->mode = XMIG_TLS_KTLS;
+        return 0;
+    }
+    in->mode = XMIG_TLS_USERSPACE;
+    if (probe_why) {
+        snprintf(in->fallback, sizeof(in->fallback), "%s", probe_why);
+    } else if (c->mode != XMIG_TLS_USERSPACE) {
+        snprintf(in->fallback, sizeof(in->fallback),
+                 "OpenSSL did not hand %s %s to the kernel (%s%s)",
+                 in->version, in->cipher, in->ktls_tx ? "" : "transmit",
+                 in->ktls_rx ? "" : in->ktls_tx ? "receive" : " and receive");
+    }
+    if (c->mode == XMIG_TLS_KTLS) {
+        return err_set(XMIG_ERR_UNSUPPORTED, 0, "--tls=ktls: kernel TLS is "
+                       "not available with %s: %s", in->peer, in->fallback);
+    }
+    return 0;
+}
+
+static const struct transport_ops tls_ops;
+
+static struct xmig_transport *tls_handshake(int fd,
+                                            const struct xmig_tls_config *c,
+                                            int server)
+{
+    struct xmig_transport *t = NULL;
+    struct tls_conn *tc = NULL;
+    char probe_why[160] = "", peer[128];
+    int want_ktls = c->mode == XMIG_TLS_AUTO || c->mode == XMIG_TLS_KTLS;
+    int rc;
+
+    peer_address(fd, peer, sizeof(peer));
+    if (c->mode == XMIG_TLS_NONE) {
+        return xmig_transport_fd(fd, 1);
+    }
+    if (!c->insecure && !c->ca && !c->npins) {
+        err_set(XMIG_ERR_USAGE, 0, "TLS with %s: no CA bundle and no pins to "
+                "check the peer against (--insecure turns checking off)",
+                peer);
+        goto fail;
+    }
+    if (want_ktls && !ktls_probe(probe_why, sizeof(probe_why))) {
+        if (c->mode == XMIG_TLS_KTLS) {
+            err_set(XMIG_ERR_UNSUPPORTED, 0, "--tls=ktls: kernel TLS is not "
+                    "available: %s", probe_why);
+            goto fail;
+        }
+        want_ktls = 0;
+    } else {
+        probe_why[0] = '\0';
+    }
+    if (config_index < 0) {
+        config_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    }
+    tc = calloc(1, sizeof(*tc));
+    t = transport_new(&tls_ops);
+    if (!tc || !t) {
+        err_set(XMIG_ERR_NOMEM, ENOMEM, "TLS transport");
+        goto fail;
+    }
+    snprintf(tc->info.peer, sizeof(tc->info.peer), "%s", peer);
+    tc->ctx = make_ctx(c, server, want_ktls);
+    tc->ssl = tc->ctx ? SSL_new(tc->ctx) : NULL;
+    if (!tc->ssl || !SSL_set_fd(tc->ssl, fd) ||
+        !SSL_set_ex_data(tc->ssl, config_index, (void *)c) ||
+        (c->peer_name && !c->insecure && !expect_name(tc->ssl, c->peer_name))) {
+        char why[256];
+        ssl_error_text(why, sizeof(why));
+        err_set(XMIG_ERR_USAGE, 0, "TLS setup for %s: %s (certificate, key "
+                "or CA file?)", peer, why);
+        goto fail;
+    }
+    if (c->insecure) {
+        log_msg(XMIG_LOG_WARNING, "TLS peer %s is NOT authenticated "
+                "(--insecure)", peer);
+    }
+    ERR_clear_error();
+    errno = 0;
+    rc = server ? SSL_accept(tc->ssl) : SSL_connect(tc->ssl);
+    if (rc != 1) {
+        handshake_failed(tc, peer);
+        goto fail;
+    }
+    t->fd = fd;
+    t->owns_fd = 1;
+    t->impl = tc;
+    if (settle(tc, c, want_ktls, probe_why[0] ? probe_why : NULL) < 0) {
+        xmig_transport_free(t);   /* closes fd */
+        return NULL;
+    }
+    if (tc->info.mode == XMIG_TLS_USERSPACE && c->mode == XMIG_TLS_AUTO) {
+        log_msg(XMIG_LOG_WARNING, "TLS with %s in userspace, not kernel "
+                "TLS: %s", peer, tc->info.fallback);
+    }
+    return t;
+
+fail:
+    if (tc) {
+        SSL_free(tc->ssl);
+        SSL_CTX_free(tc->ctx);
+        free(tc);
+    }
+    free(t);
+    close(fd);
+    return NULL;
+}
+
+struct xmig_transport *xmig_transport_tls_client(int fd,
+                                                 const struct xmig_tls_config *c)
+{
+    return tls_handshake(fd, c, 0);
+}
+
+struct xmig_transport *xmig_transport_tls_server(int fd,
+                                                 const struct xmig_tls_config *c)
+{
+    return tls_handshake(fd, c, 1);
+}
+
+int xmig_transport_tls_info(const struct xmig_transport *t,
+                            struct xmig_tls_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (t->ops != &tls_ops) {
+        out->mode = XMIG_TLS_NONE;
+        if (t->fd >= 0) {
+            peer_address(t->fd, out->peer, sizeof(out->peer));
+        }
+        return 0;
+    }
+    *out = ((const struct tls_conn *)t->impl)->info;
+    return 0;
+}
+
+/* ---- data path ----------------------------------------------------- */
+
+static int over_budget(uint64_t done, size_t more)
+{
+    if (done + more > tls_policy.max_stream_octets) {
+        return err_set(XMIG_ERR_LIMIT, 0, "TLS connection would carry more "
+                       "than %llu GiB one way, beyond the AES-GCM usage "
+                       "limit xmig keeps: use a new connection",
+                       (unsigned long long)(tls_policy.max_stream_octets >>
+                                            30));
+    }
+    return 0;
+}
+
+static ssize_t tls_read(struct xmig_transport *t, void *buf, size_t len)
+{
+    struct tls_conn *tc = t->impl;
+    size_t n = 0;
+    char why[256];
+
+    if (over_budget(t->bytes_in, 0) < 0) {
+        return -1;
+    }
+    ERR_clear_error();
+    if (SSL_read_ex(tc->ssl, buf, len, &n) == 1) {
+        t->bytes_in += n;
+        return (ssize_t)n;
+    }
+    switch (SSL_get_error(tc->ssl, 0)) {
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;   /* close_notify: a clean end */
+    default:
+        ssl_error_text(why, sizeof(why));
+        return err_set(XMIG_ERR_CLOSED, 0, "TLS read from %s: %s",
+                       tc->info.peer, why);
+    }
+}
+
+static int ssl_write_all(struct xmig_transport *t, const void *p, size_t len)
+{
+    struct tls_conn *tc = t->impl;
+    size_t done;
+    char why[256];
+
+    if (over_budget(t->bytes_out, len) < 0) {
+        return -1;
+    }
+    ERR_clear_error();
+    if (len && SSL_write_ex(tc->ssl, p, len, &done) != 1) {
+        ssl_error_text(why, sizeof(why));
+        return err_set(XMIG_ERR_IO, 0, "TLS write to %s: %s", tc->info.peer,
+                       why);
+    }
+    t->bytes_out += len;
+    return 0;
+}
+
+static int flush_stage(struct xmig_transport *t)
+{
+    struct tls_conn *tc = t->impl;
+    int rc = ssl_write_all(t, tc->stage, tc->staged);
+
+    tc->staged = 0;
+    return rc;
+}
+
+/* With the kernel's record layer, the gather list goes to the socket as it
+ * is (the kernel fills records across entries).  In userspace, small
+ * entries are staged so that headers do not each become a TLS record. */
+static int tls_writev(struct xmig_transport *t, const struct iovec *iov,
+                      int iovcnt)
+{
+    struct tls_conn *tc = t->impl;
+
+    if (tc->info.ktls_tx) {
+        size_t total = 0;
+        for (int i = 0; i < iovcnt; i++) {
+            total += iov[i].iov_len;
+        }
+        if (over_budget(t->bytes_out, total) < 0 ||
+            transport_writev_fd(t->fd, iov, iovcnt) < 0) {
+            return -1;
+        }
+        t->bytes_out += total;
+        return 0;
+    }
+    for (int i = 0; i < iovcnt; i++) {
+        const uint8_t *p = iov[i].iov_base;
+        size_t n = iov[i].iov_len;
+        if (tc->staged + n <= STAGE_SIZE) {
+            memcpy(tc->stage + tc->staged, p, n);
+            tc->staged += n;
+            continue;
+        }
+        if (flush_stage(t) < 0 || ssl_write_all(t, p, n) < 0) {
+            return -1;
+        }
+    }
+    return flush_stage(t);
+}
+
+static int tls_sendfile(struct xmig_transport *t, int fd, int64_t off,
+                        size_t len)
+{
+    struct tls_conn *tc = t->impl;
+
+    if (!tc->info.ktls_tx) {
+        /* No kernel record layer: encrypting needs the octets here. */
+        static _Thread_local uint8_t buf[256 << 10];
+        while (len > 0) {
+            ssize_t n = pread(fd, buf, len < sizeof(buf) ? len : sizeof(buf),
+                              (off_t)off);
+            if (n <= 0) {
+                return err_set(XMIG_ERR_IO, n < 0 ? errno : 0,
+                               "reading the file to send");
+            }
+            if (ssl_write_all(t, buf, (size_t)n) < 0) {
+                return -1;
+            }
+            off += n;
+            len -= (size_t)n;
+        }
+        return 0;
+    }
+    if (over_budget(t->bytes_out, len) < 0) {
+        return -1;
+    }
+    while (len > 0) {
+        ossl_ssize_t n = SSL_sendfile(tc->ssl, fd, (off_t)off, len, 0);
+        if (n <= 0) {
+            char why[256];
+            ssl_error_text(why, sizeof(why));
+            return err_set(XMIG_ERR_IO, 0, "TLS sendfile to %s: %s",
+                           tc->info.peer, why);
+        }
+        off += n;
+        len -= (size_t)n;
+        t->bytes_out += (uint64_t)n;
+    }
+    return 0;
+}
+
+static int tls_finish(struct xmig_transport *t)
+{
+    struct tls_conn *tc = t->impl;
+    int rc;
+
+    ERR_clear_error();
+    rc = SSL_shutdown(tc->ssl);
+    if (rc < 0) {
+        char why[256];
+        ssl_error_text(why, sizeof(why));
+        return err_set(XMIG_ERR_IO, 0, "TLS close_notify to %s: %s",
+                       tc->info.peer, why);
+    }
+    return 0;
+}
+
+static void tls_destroy(struct xmig_transport *t)
+{
+    struct tls_conn *tc = t->impl;
+
+    if (tc) {
+        SSL_free(tc->ssl);
+        SSL_CTX_free(tc->ctx);
+        OPENSSL_cleanse(tc->stage, sizeof(tc->stage));
+        free(tc);
+    }
+    if (t->owns_fd && t->fd >= 0) {
+        close(t->fd);
+    }
+}
+
+static const struct transport_ops tls_ops = {
+    "tls", tls_read, NULL, tls_writev, tls_destroy, tls_sendfile, tls_finish,
+};
