@@ -269,6 +269,10 @@ void xmig_transparent_state_free(struct xmig_transparent_state *st);
 int xmig_transparent_state_compare(const struct xmig_transparent_state *a,
                                    const struct xmig_transparent_state *b);
 
+/* A deep copy (owned arrays and strings); free with _free(). */
+struct xmig_transparent_state *
+xmig_transparent_state_clone(const struct xmig_transparent_state *src);
+
 /* Accessors for transparent record views. */
 void xmig_evtchn_port_get(const struct xmig_evtchn_ports *v, uint32_t i,
                           struct xmig_evtchn_port *out);
@@ -290,6 +294,115 @@ void xmig_xs_perm_get(const struct xmig_xs_node *n, uint32_t i,
                       struct xmig_xs_perm *out);
 int xmig_xs_watch_next(const struct xmig_xs_list *v, uint32_t *pos,
                        struct xmig_xs_watch *out);
+
+/* ---- guests ------------------------------------------------------- */
+
+struct xmig_guest;
+
+enum xmig_sim_workload {
+    XMIG_SIM_IDLE = 0,   /* a heartbeat, a page now and then */
+    XMIG_SIM_MIXED,      /* a hot set plus scattered writes, at dirty_rate */
+    XMIG_SIM_STRESS      /* XOR of half the RAM with random data, flat out */
+};
+
+struct xmig_sim_config {
+    uint64_t memory_bytes;      /* multiple of 4096 */
+    uint32_t vcpus;             /* 1..64 */
+    enum xmig_sim_workload workload;
+    uint64_t dirty_rate;        /* pages/s (mixed, stress); 0: default */
+    uint16_t domid;             /* 1..32751 */
+    uint32_t seed;
+};
+
+/* A running simulated guest, in this process. */
+struct xmig_guest *xmig_sim_guest_create(const struct xmig_sim_config *c);
+const char *xmig_sim_workload_name(enum xmig_sim_workload w);
+int xmig_sim_workload_parse(const char *name, enum xmig_sim_workload *w);
+/* The guest's heartbeat counter (sim guests; 0 otherwise). */
+uint64_t xmig_sim_heartbeat(struct xmig_guest *g);
+int xmig_guest_pause(struct xmig_guest *g);
+int xmig_guest_unpause(struct xmig_guest *g);
+/* Digest of the guest's RAM (backends that have one). */
+int xmig_guest_digest(struct xmig_guest *g, uint8_t out[32]);
+void xmig_guest_destroy(struct xmig_guest *g);
+
+/* ---- live migration ----------------------------------------------- */
+
+struct xmig_iteration_stats {
+    uint32_t iteration;         /* 1: all memory; then dirty rounds; the
+                                 * last one (final) runs paused */
+    int final;
+    uint64_t pages_sent;        /* pages carrying data */
+    uint64_t zero_pages;        /* sent as allocate-only (first pass) */
+    uint64_t dirty_pages;       /* dirty when the round started */
+    uint64_t bytes;             /* stream octets of the round */
+    double start_s;             /* since the migration began */
+    double duration_s;
+    double transfer_rate;       /* octets per second */
+    double dirty_rate;          /* pages dirtied per second */
+    unsigned throttle;          /* percent, during the round */
+    double expected_downtime_ms;
+};
+
+#define XMIG_MAX_ITER_STATS 64
+
+struct xmig_migrate_stats {
+    double total_s;
+    double downtime_ms;         /* source pause to destination resume ack */
+    uint64_t bytes;
+    uint64_t pages_sent;
+    uint64_t zero_pages;
+    uint64_t guest_pages;
+    uint32_t iterations;        /* including the final, paused one */
+    unsigned max_throttle;
+    char tls_mode[16];
+    char stop_reason[64];       /* why pre-copy stopped */
+    int verified;               /* the destination proved its copy equal */
+    uint32_t nrounds;
+    struct xmig_iteration_stats rounds[XMIG_MAX_ITER_STATS];
+};
+
+typedef void (*xmig_progress_fn)(void *user_data,
+                                 const struct xmig_iteration_stats *round);
+
+struct xmig_migrate_params {
+    uint32_t downtime_ms;       /* target; default 300 */
+    uint32_t initial_downtime_ms; /* the target starts here and doubles each
+                                 * round up to downtime_ms; default 30 */
+    uint64_t bandwidth;         /* octets/s cap; 0: none */
+    uint32_t max_iters;         /* pause after this many rounds; default 30 */
+    int auto_converge;          /* throttle vCPUs when rounds stall */
+    int transparent;            /* carry PV state (event channels, grants,
+                                 * xenstore) */
+    int verify;                 /* VERIFY: re-send all memory for checking */
+    int digest;                 /* add a DIGEST record (xmig peers only) */
+    xmig_progress_fn progress;
+    void *user_data;
+};
+
+void xmig_migrate_params_init(struct xmig_migrate_params *p);
+
+/* Live-migrate g over t (the destination runs xmig_migrate_receive, or
+ * speaks xl's migrate-receive protocol).  0: the destination runs the
+ * guest and g is left paused, to be destroyed.  -1: g still runs here
+ * (unless the error says the outcome is unknown, when it stays paused). */
+int xmig_migrate_send(struct xmig_guest *g, struct xmig_transport *t,
+                      const struct xmig_migrate_params *p,
+                      struct xmig_migrate_stats *stats);
+
+struct xmig_receive_params {
+    uint64_t max_memory;        /* refuse larger guests; 0: no limit */
+    uint16_t domid;             /* for non-transparent streams; 0: 1 */
+};
+
+/* Receive a guest over t and run it here; NULL: nothing is left behind. */
+struct xmig_guest *xmig_migrate_receive(struct xmig_transport *t,
+                                        const struct xmig_receive_params *p,
+                                        struct xmig_migrate_stats *stats);
+
+/* The statistics as one JSON object. */
+int xmig_migrate_stats_json(const struct xmig_migrate_stats *st, char *buf,
+                            size_t len);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop

@@ -374,3 +374,70 @@ int xmig_transparent_state_compare(const struct xmig_transparent_state *a,
     }
     return 0;
 }
+
+static void *dup_array(const void *src, size_t n, size_t size, int *fail)
+{
+    void *p = array(n, size);
+
+    if (!p) {
+        *fail = 1;
+        return NULL;
+    }
+    if (n && src) {
+        memcpy(p, src, n * size);
+    }
+    return p;
+}
+
+struct xmig_transparent_state *
+xmig_transparent_state_clone(const struct xmig_transparent_state *src)
+{
+    struct xmig_transparent_state *st = xmig_transparent_state_create();
+    uint32_t status = src->gnt_version == 2
+                          ? rec_gnt_status_frames(src->gnt_nr_frames)
+                          : 0;
+    int fail = 0;
+
+    if (!st) {
+        return NULL;
+    }
+    *st = *src;
+    st->ports = dup_array(src->ports, src->nports, sizeof(*st->ports), &fail);
+    st->fifo_vcpus = dup_array(src->fifo_vcpus, src->nfifo_vcpus,
+                               sizeof(*st->fifo_vcpus), &fail);
+    st->fifo_array_gfns = dup_array(src->fifo_array_gfns, src->nfifo_array,
+                                    sizeof(uint64_t), &fail);
+    st->gnt_frame_gfns = dup_array(src->gnt_frame_gfns, src->gnt_nr_frames,
+                                   sizeof(uint64_t), &fail);
+    st->gnt_status_gfns = dup_array(src->gnt_status_gfns, status,
+                                    sizeof(uint64_t), &fail);
+    st->grants = dup_array(src->grants, src->ngrants, sizeof(*st->grants),
+                           &fail);
+    st->maps = dup_array(src->maps, src->nmaps, sizeof(*st->maps), &fail);
+    st->nodes = array(src->nnodes, sizeof(*st->nodes));
+    st->watches = array(src->nwatches, sizeof(*st->watches));
+    st->nnodes = st->nwatches = 0;
+    if (fail || !st->nodes || !st->watches) {
+        xmig_transparent_state_free(st);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < src->nnodes; i++) {
+        st->nnodes = i + 1;
+        if (add_node(&st->nodes[i], &src->nodes[i]) < 0) {
+            xmig_transparent_state_free(st);
+            return NULL;
+        }
+    }
+    for (uint32_t i = 0; i < src->nwatches; i++) {
+        struct xmig_xs_watch *d = &st->watches[i];
+        st->nwatches = i + 1;
+        d->path = dup_bytes(src->watches[i].path, strlen(src->watches[i].path));
+        d->token = dup_bytes(src->watches[i].token,
+                             strlen(src->watches[i].token));
+        if (!d->path || !d->token) {
+            xmig_transparent_state_free(st);
+            return NULL;
+        }
+    }
+    return st;
+}

@@ -67,6 +67,7 @@ static const struct xmig_rule libxc_xmig_rules[] = {
     { XMIG_LIBXC_GRANT_TABLE,
       RANGE("GRANT_TABLE", 24 + 8, REC_MAX_SMALL_BODY, 8) },
     { XMIG_LIBXC_GRANT_MAPS, RANGE("GRANT_MAPS", 8, REC_MAX_SMALL_BODY, 8) },
+    { XMIG_LIBXC_DIGEST, FIXED("DIGEST", 32) },
 };
 
 static const struct xmig_rule libxl_xmig_rules[] = {

@@ -21,6 +21,9 @@ extern "C" {
 #define XMIG_LIBXC_EVTCHN_FIFO 0x786D0003u
 #define XMIG_LIBXC_GRANT_TABLE 0x786D0004u
 #define XMIG_LIBXC_GRANT_MAPS 0x786D0005u
+/* Optional (bit 31 set): a digest of the guest's RAM and state records,
+ * by which an xmig destination proves its copy equal before it resumes. */
+#define XMIG_LIBXC_DIGEST 0xF86D0006u
 #define XMIG_LIBXL_TRANSPARENT 0x786D0010u
 #define XMIG_LIBXL_XENSTORE_NODES 0x786D0011u
 #define XMIG_LIBXL_XENSTORE_WATCHES 0x786D0012u

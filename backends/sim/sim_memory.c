@@ -1,0 +1,279 @@
+/*
+ * Sim guest RAM and its dirty tracking.  Tracking works like the
+ * hypervisor's log-dirty mode: every page is write-protected; the first
+ * write to a page faults, the fault handler records the page and lets the
+ * write through.  Read-and-clear takes the recorded bits and write-protects
+ * exactly those pages again, so no write after a read-and-clear is missed.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "backends/sim/sim.h"
+#include "common/error.h"
+
+#define PAGE 4096u
+#define MAX_GUESTS 64
+
+/* Guests whose faults the handler may take: read lock-free in the handler. */
+static struct sim_guest *_Atomic registry[MAX_GUESTS];
+static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
+static struct sigaction previous;
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+    uint8_t *addr = si->si_addr;
+
+    for (int i = 0; i < MAX_GUESTS; i++) {
+        struct sim_guest *s = atomic_load(&registry[i]);
+        if (s && s->tracking && addr >= s->ram &&
+            addr < s->ram + s->nr_pfns * PAGE) {
+            uint64_t pfn = (uint64_t)(addr - s->ram) / PAGE;
+            atomic_fetch_or(&s->dirty[pfn / 64], UINT64_C(1) << (pfn % 64));
+            mprotect(s->ram + pfn * PAGE, PAGE, PROT_READ | PROT_WRITE);
+            return;
+        }
+    }
+    /* Not a tracked guest page: a real crash. */
+    if (previous.sa_flags & SA_SIGINFO && previous.sa_sigaction) {
+        previous.sa_sigaction(sig, si, uc);
+        return;
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_handler(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &previous);
+}
+
+int sim_memory_create(struct sim_guest *s, uint64_t bytes)
+{
+    uint64_t words;
+
+    if (bytes < 16 * PAGE || bytes % PAGE || bytes > (UINT64_C(1) << 40)) {
+        return err_set(XMIG_ERR_USAGE, 0, "sim guest memory of %llu octets: "
+                       "a multiple of 4096, at least 64 KiB",
+                       (unsigned long long)bytes);
+    }
+    s->nr_pfns = bytes / PAGE;
+    s->memfd = memfd_create("xmig-sim-ram", MFD_CLOEXEC);
+    if (s->memfd < 0 || ftruncate(s->memfd, (off_t)bytes) < 0) {
+        return err_set(XMIG_ERR_IO, errno, "sim guest RAM (memfd)");
+    }
+    s->ram = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, s->memfd,
+                  0);
+    if (s->ram == MAP_FAILED) {
+        s->ram = NULL;
+        return err_set(XMIG_ERR_NOMEM, errno, "mapping sim guest RAM");
+    }
+    words = (s->nr_pfns + 63) / 64;
+    s->dirty = calloc(words, sizeof(*s->dirty));
+    if (!s->dirty) {
+        return err_set(XMIG_ERR_NOMEM, ENOMEM, "dirty bitmap");
+    }
+    pthread_once(&handler_once, install_handler);
+    for (int i = 0; i < MAX_GUESTS; i++) {
+        struct sim_guest *none = NULL;
+        if (atomic_compare_exchange_strong(&registry[i], &none, s)) {
+            return 0;
+        }
+    }
+    return err_set(XMIG_ERR_LIMIT, 0, "more than %d sim guests", MAX_GUESTS);
+}
+
+void sim_memory_destroy(struct sim_guest *s)
+{
+    for (int i = 0; i < MAX_GUESTS; i++) {
+        struct sim_guest *me = s;
+        atomic_compare_exchange_strong(&registry[i], &me, NULL);
+    }
+    if (s->ram) {
+        munmap(s->ram, s->nr_pfns * PAGE);
+    }
+    if (s->memfd >= 0) {
+        close(s->memfd);
+    }
+    free((void *)s->dirty);
+}
+
+int sim_dirty_enable(struct sim_guest *s, int on)
+{
+    uint64_t words = (s->nr_pfns + 63) / 64;
+
+    for (uint64_t i = 0; i < words; i++) {
+        atomic_store(&s->dirty[i], 0);
+    }
+    s->tracking = on;
+    if (mprotect(s->ram, s->nr_pfns * PAGE,
+                 on ? PROT_READ : PROT_READ | PROT_WRITE) < 0) {
+        return err_set(XMIG_ERR_IO, errno, "write-protecting guest RAM");
+    }
+    return 0;
+}
+
+/* Write-protect pfns [first, first+n) again. */
+static int rearm(struct sim_guest *s, uint64_t first, uint64_t n)
+{
+    if (mprotect(s->ram + first * PAGE, n * PAGE, PROT_READ) < 0) {
+        return err_set(XMIG_ERR_IO, errno, "re-arming dirty tracking");
+    }
+    return 0;
+}
+
+int sim_dirty_read_clear(struct sim_guest *s, uint64_t *bitmap,
+                         uint64_t *count)
+{
+    uint64_t words = (s->nr_pfns + 63) / 64, total = 0;
+    uint64_t run_start = 0, run_len = 0;
+
+    for (uint64_t w = 0; w < words; w++) {
+        uint64_t bits = atomic_exchange(&s->dirty[w], 0);
+        bitmap[w] = bits;
+        total += (uint64_t)__builtin_popcountll(bits);
+        /* Re-protect each dirty page, coalescing runs into one call. */
+        while (bits) {
+            uint64_t pfn = w * 64 + (uint64_t)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            if (run_len && pfn == run_start + run_len) {
+                run_len++;
+                continue;
+            }
+            if (run_len && rearm(s, run_start, run_len) < 0) {
+                return -1;
+            }
+            run_start = pfn;
+            run_len = 1;
+        }
+    }
+    if (run_len && rearm(s, run_start, run_len) < 0) {
+        return -1;
+    }
+    *count = total;
+    return 0;
+}
+
+/* Walk the memfd's allocated ranges: fn(data) for octets [off, off+len);
+ * holes (never written, so zero) go to hole(len) without being touched,
+ * so neither allocates memory. */
+static void walk(const struct sim_guest *s,
+                 void (*data)(void *u, uint64_t off, uint64_t len),
+                 void (*hole)(void *u, uint64_t off, uint64_t len), void *u)
+{
+    uint64_t size = s->nr_pfns * PAGE;
+    off_t pos = 0;
+
+    while ((uint64_t)pos < size) {
+        off_t d = lseek(s->memfd, pos, SEEK_DATA);
+        off_t h;
+        if (d < 0 || (uint64_t)d >= size) {
+            hole(u, (uint64_t)pos, size - (uint64_t)pos);
+            return;
+        }
+        if (d > pos) {
+            hole(u, (uint64_t)pos, (uint64_t)(d - pos));
+        }
+        h = lseek(s->memfd, d, SEEK_HOLE);
+        if (h < 0 || (uint64_t)h > size) {
+            h = (off_t)size;
+        }
+        data(u, (uint64_t)d, (uint64_t)(h - d));
+        pos = h;
+    }
+}
+
+/* A 512-bit Fletcher-style checksum in eight 64-bit lanes (a: sum of words,
+ * b: sum of a), folded to 256 bits: an equality proof between two copies,
+ * not a cryptographic one.  It vectorises, and a run of zeros advances it
+ * in closed form. */
+struct fletcher {
+    const uint8_t *ram;
+    uint64_t a[8], b[8];
+};
+
+static void fl_data(void *u, uint64_t off, uint64_t len)
+{
+    struct fletcher *f = u;
+    const uint64_t *w = (const uint64_t *)(const void *)(f->ram + off);
+    uint64_t a[8], b[8];
+
+    memcpy(a, f->a, sizeof(a));
+    memcpy(b, f->b, sizeof(b));
+    for (uint64_t i = 0; i + 8 <= len / 8; i += 8) {
+        for (int k = 0; k < 8; k++) {
+            a[k] += w[i + k];
+            b[k] += a[k];
+        }
+    }
+    memcpy(f->a, a, sizeof(a));
+    memcpy(f->b, b, sizeof(b));
+}
+
+static void fl_hole(void *u, uint64_t off, uint64_t len)
+{
+    struct fletcher *f = u;
+
+    (void)off;
+    for (int k = 0; k < 8; k++) {
+        f->b[k] += f->a[k] * (len / 64);
+    }
+}
+
+void sim_memory_digest(const struct sim_guest *s, uint8_t out[32])
+{
+    struct fletcher f = { s->ram, { 0 }, { 0 } };
+
+    walk(s, fl_data, fl_hole, &f);
+    for (int k = 0; k < 4; k++) {
+        uint64_t v = f.a[k] ^ (f.a[k + 4] * 0x9E3779B97F4A7C15ull) ^
+                     (f.b[k] << 1) ^ (f.b[k + 4] * 0xC2B2AE3D27D4EB4Full);
+        for (int i = 0; i < 8; i++) {
+            out[k * 8 + i] = (uint8_t)(v >> (8 * i));
+        }
+    }
+}
+
+struct holes {
+    uint64_t first, n;
+    uint64_t *bitmap;
+};
+
+static void mark_none(void *u, uint64_t off, uint64_t len)
+{
+    (void)u;
+    (void)off;
+    (void)len;
+}
+
+static void mark_hole(void *u, uint64_t off, uint64_t len)
+{
+    struct holes *h = u;
+
+    for (uint64_t pfn = off / PAGE; pfn < (off + len) / PAGE; pfn++) {
+        if (pfn >= h->first && pfn < h->first + h->n) {
+            uint64_t i = pfn - h->first;
+            h->bitmap[i / 64] |= UINT64_C(1) << (i % 64);
+        }
+    }
+}
+
+/* Bits for the pfns of [first, first+n) that were never written. */
+void sim_memory_holes(const struct sim_guest *s, uint64_t first, uint64_t n,
+                      uint64_t *bitmap)
+{
+    struct holes h = { first, n, bitmap };
+
+    memset(bitmap, 0, (n + 63) / 64 * 8);
+    walk(s, mark_none, mark_hole, &h);
+}

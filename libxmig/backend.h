@@ -1,0 +1,85 @@
+/*
+ * The seam between the migration engine and a hypervisor: one ops table.
+ * A backend (sim, xen) implements it for the guests it knows; the engine
+ * never looks behind it.  All calls return 0 or -1 with the xmig error set.
+ */
+#ifndef XMIG_LIBXMIG_BACKEND_H
+#define XMIG_LIBXMIG_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xmig.h"
+
+struct xmig_guest;
+
+struct guest_info {
+    uint32_t guest_type;      /* XMIG_DOMAIN_X86_HVM */
+    uint64_t nr_pfns;         /* guest physical pages, pfn 0 .. nr_pfns-1 */
+    uint32_t vcpus;
+    uint16_t domid;
+    uint32_t xen_major, xen_minor;
+};
+
+/* Guest state the stream carries besides memory. */
+struct guest_state {
+    struct xmig_tsc_info tsc;
+    struct xmig_hvm_param *params;
+    uint32_t nparams;
+    uint8_t *hvm_context;     /* the HVM_CONTEXT blob */
+    uint32_t hvm_context_len;
+    struct xmig_cpuid_leaf *cpuid;
+    uint32_t ncpuid;
+    struct xmig_msr_entry *msrs;
+    uint32_t nmsrs;
+    struct xmig_transparent_state *transparent;   /* NULL unless asked */
+};
+
+struct backend_ops {
+    const char *name;
+
+    /* ---- source ---- */
+    int (*info)(struct xmig_guest *g, struct guest_info *out);
+    /* Pointers to the guest's pages (valid until unmap), one per pfn. */
+    int (*map)(struct xmig_guest *g, const uint64_t *pfns, uint32_t n,
+               const void **pages);
+    void (*unmap)(struct xmig_guest *g, const void **pages, uint32_t n);
+    /* Optional: bits for the pfns of [first, first+n) known to be zero
+     * without reading them (never written), so they need not be touched. */
+    int (*zero_pages)(struct xmig_guest *g, uint64_t first, uint32_t n,
+                      uint64_t *bitmap);
+    /* Log-dirty: start tracking (all pages clean), then read-and-clear:
+     * bits of pfns written since the last call; returns how many. */
+    int (*logdirty_enable)(struct xmig_guest *g, int on);
+    int (*logdirty_read_clear)(struct xmig_guest *g, uint64_t *bitmap,
+                               uint64_t *count);
+    int (*pause)(struct xmig_guest *g);
+    int (*unpause)(struct xmig_guest *g);
+    /* Slow vCPUs down by percent (0 = full speed). */
+    int (*throttle)(struct xmig_guest *g, unsigned percent);
+    /* State at the moment of pause (the guest is paused). */
+    int (*get_state)(struct xmig_guest *g, int transparent,
+                     struct guest_state *out);
+    void (*put_state)(struct xmig_guest *g, struct guest_state *st);
+    /* Optional: an integrity digest of everything the guest holds, to
+     * prove the destination equal (sim); NULL when the backend has none. */
+    int (*digest)(struct xmig_guest *g, uint8_t out[32]);
+
+    /* ---- destination ---- */
+    /* Writable pointers for the given pfns (populating them). */
+    int (*populate)(struct xmig_guest *g, const uint64_t *pfns, uint32_t n,
+                    void **pages);
+    int (*set_state)(struct xmig_guest *g, const struct guest_state *st);
+    /* The guest runs here from now on. */
+    int (*commit)(struct xmig_guest *g);
+    /* Throw a half-built guest away. */
+    void (*discard)(struct xmig_guest *g);
+    void (*destroy)(struct xmig_guest *g);
+};
+
+struct xmig_guest {
+    const struct backend_ops *ops;
+    void *impl;
+};
+
+#endif

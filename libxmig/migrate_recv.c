@@ -1,0 +1,330 @@
+/*
+ * The destination side: build the guest from the stream, check it (every
+ * record as the reader validates it, and the source's DIGEST of RAM and
+ * state when there is one), and only then, after xl's handshake, let it
+ * run.  Any failure discards the half-built guest.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backends/sim/sim.h"
+#include "common/error.h"
+#include "libxmig/backend.h"
+#include "libxmig/session.h"
+#include "xmig.h"
+
+#define PAGE 4096u
+
+struct receiver {
+    struct xmig_transport *t;
+    const struct xmig_receive_params *p;
+    struct xmig_guest *g;
+    struct guest_state gs;
+    struct xmig_transparent_state *pv;
+    uint64_t nr_pfns;
+    uint16_t domid;
+    int verify, have_digest;
+    uint8_t digest[32];
+    uint64_t pages, zero_pages, verify_mismatches;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* "max_memkb": N in the (already validated) JSON domain config. */
+static int config_memkb(const struct xmig_xl_header *h, uint64_t *kb)
+{
+    const char *key = "\"max_memkb\"";
+    const char *p = h->config ? strstr((const char *)h->config, key) : NULL;
+
+    if (!p) {
+        return err_set(XMIG_ERR_UNSUPPORTED, 0, "the stream's domain config "
+                       "does not say how much memory the guest has "
+                       "(b_info.max_memkb)");
+    }
+    p += strlen(key);
+    while (*p == ' ' || *p == ':') {
+        p++;
+    }
+    *kb = strtoull(p, NULL, 10);
+    return 0;
+}
+
+static int on_xl_header(struct receiver *r, const struct xmig_record *rec)
+{
+    uint64_t kb = 0;
+
+    if (config_memkb(&rec->u.xl, &kb) < 0) {
+        return -1;
+    }
+    if (kb < 64 || kb % 4 || kb > (UINT64_C(1) << 32)) {
+        return err_set(XMIG_ERR_PROTOCOL, 0, "the domain config's max_memkb "
+                       "%llu is not a usable guest size",
+                       (unsigned long long)kb);
+    }
+    if (r->p->max_memory && kb * 1024 > r->p->max_memory) {
+        return err_set(XMIG_ERR_NOMEM, 0, "no room here for the guest: it "
+                       "needs %llu MiB, this host takes at most %llu MiB",
+                       (unsigned long long)(kb / 1024),
+                       (unsigned long long)(r->p->max_memory >> 20));
+    }
+    r->nr_pfns = kb / 4;
+    return 0;
+}
+
+static int on_page_data(struct receiver *r, const struct xmig_page_data *pd)
+{
+    uint64_t pfns[1024];
+    void *pages[1024];
+    const uint8_t *data = pd->data;
+
+    for (uint32_t base = 0; base < pd->count; base += 1024) {
+        uint32_t n = pd->count - base < 1024 ? pd->count - base : 1024, k = 0;
+        uint32_t idx[1024];
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t word = xmig_page_data_pfn_word(pd, base + i);
+            unsigned type = (unsigned)(word >> XMIG_PFN_TYPE_SHIFT);
+            if (type == XMIG_PFN_TYPE_XTAB || type == XMIG_PFN_TYPE_BROKEN) {
+                continue;
+            }
+            if (type == XMIG_PFN_TYPE_XALLOC) {
+                r->zero_pages++;
+            }
+            idx[k] = type == XMIG_PFN_TYPE_XALLOC ? UINT32_MAX : i;
+            pfns[k++] = word & XMIG_PFN_MASK;
+        }
+        if (k && r->g->ops->populate(r->g, pfns, k, pages) < 0) {
+            return -1;
+        }
+        for (uint32_t j = 0; j < k; j++) {
+            if (idx[j] == UINT32_MAX) {
+                continue;   /* allocate only */
+            }
+            if (r->verify) {
+                r->verify_mismatches += memcmp(pages[j], data, PAGE) != 0;
+            } else {
+                memcpy(pages[j], data, PAGE);
+            }
+            data += PAGE;
+            r->pages++;
+        }
+    }
+    return 0;
+}
+
+static void *dup_mem(const void *p, size_t n)
+{
+    void *d = malloc(n ? n : 1);
+
+    if (d && n) {
+        memcpy(d, p, n);
+    }
+    return d;
+}
+
+static int on_state_record(struct receiver *r, const struct xmig_record *rec)
+{
+    struct guest_state *gs = &r->gs;
+
+    switch (rec->type) {
+    case XMIG_LIBXC_X86_TSC_INFO:
+        gs->tsc = rec->u.tsc;
+        return 0;
+    case XMIG_LIBXC_HVM_PARAMS:
+        free(gs->params);
+        gs->params = calloc(rec->u.hvm_params.count + 1, sizeof(*gs->params));
+        if (!gs->params) {
+            break;
+        }
+        gs->nparams = rec->u.hvm_params.count;
+        for (uint32_t i = 0; i < gs->nparams; i++) {
+            xmig_hvm_param_get(&rec->u.hvm_params, i, &gs->params[i]);
+        }
+        return 0;
+    case XMIG_LIBXC_HVM_CONTEXT:
+        free(gs->hvm_context);
+        gs->hvm_context = dup_mem(rec->body, rec->length);
+        gs->hvm_context_len = rec->length;
+        return gs->hvm_context ? 0 : -1;
+    case XMIG_LIBXC_X86_CPUID_POLICY:
+        free(gs->cpuid);
+        gs->cpuid = calloc(rec->u.cpuid.count + 1, sizeof(*gs->cpuid));
+        if (!gs->cpuid) {
+            break;
+        }
+        gs->ncpuid = rec->u.cpuid.count;
+        for (uint32_t i = 0; i < gs->ncpuid; i++) {
+            xmig_cpuid_leaf_get(&rec->u.cpuid, i, &gs->cpuid[i]);
+        }
+        return 0;
+    case XMIG_LIBXC_X86_MSR_POLICY:
+        free(gs->msrs);
+        gs->msrs = calloc(rec->u.msr.count + 1, sizeof(*gs->msrs));
+        if (!gs->msrs) {
+            break;
+        }
+        gs->nmsrs = rec->u.msr.count;
+        for (uint32_t i = 0; i < gs->nmsrs; i++) {
+            xmig_msr_entry_get(&rec->u.msr, i, &gs->msrs[i]);
+        }
+        return 0;
+    case XMIG_LIBXC_DIGEST:
+        memcpy(r->digest, rec->body, 32);
+        r->have_digest = 1;
+        return 0;
+    case XMIG_LIBXC_VERIFY:
+        r->verify = 1;
+        return 0;
+    default:
+        return 0;
+    }
+    return err_set(XMIG_ERR_NOMEM, ENOMEM, "receiving guest state");
+}
+
+static int on_item(void *user, const struct xmig_record *rec)
+{
+    struct receiver *r = user;
+
+    switch (rec->kind) {
+    case XMIG_ITEM_XL_HEADER:
+        return on_xl_header(r, rec);
+    case XMIG_ITEM_DOMAIN_HEADER:
+        if (!r->nr_pfns) {
+            return err_set(XMIG_ERR_UNSUPPORTED, 0, "a stream without an xl "
+                           "header does not say how big the guest is");
+        }
+        if (rec->u.domain.type != XMIG_DOMAIN_X86_HVM) {
+            return err_set(XMIG_ERR_UNSUPPORTED, 0, "only HVM guests can be "
+                           "received here");
+        }
+        r->g = sim_guest_incoming(r->nr_pfns, r->domid);
+        return r->g ? 0 : -1;
+    case XMIG_ITEM_RECORD:
+        break;
+    default:
+        return 0;
+    }
+    if (xmig_transparent_state_add(r->pv, rec) < 0) {
+        return -1;
+    }
+    if (rec->layer == XMIG_LAYER_LIBXL) {
+        if (rec->type == XMIG_LIBXL_TRANSPARENT) {
+            r->domid = rec->u.transparent.domid;
+        }
+        return 0;
+    }
+    if (rec->type == XMIG_LIBXC_PAGE_DATA) {
+        return on_page_data(r, &rec->u.page_data);
+    }
+    return on_state_record(r, rec);
+}
+
+/* Everything arrived: install the state and prove the copy. */
+static int check_guest(struct receiver *r)
+{
+    uint8_t mine[32], sd[32];
+
+    if (r->verify_mismatches) {
+        return err_set(XMIG_ERR_PROTOCOL, 0, "VERIFY: %llu pages differ from "
+                       "the source's", (unsigned long long)r->verify_mismatches);
+    }
+    r->gs.transparent = r->pv->flags ? r->pv : NULL;
+    if (r->g->ops->set_state(r->g, &r->gs) < 0) {
+        return -1;
+    }
+    if (!r->have_digest) {
+        return 0;
+    }
+    if (!r->g->ops->digest || r->g->ops->digest(r->g, mine) < 0) {
+        return err_set(XMIG_ERR_UNSUPPORTED, 0, "cannot check the DIGEST");
+    }
+    session_state_digest(&r->gs, sd);
+    for (int i = 0; i < 32; i++) {
+        mine[i] ^= sd[i];
+    }
+    if (memcmp(mine, r->digest, 32) != 0) {
+        return err_set(XMIG_ERR_PROTOCOL, 0, "the guest arrived different "
+                       "from the source's: its RAM and state digest does not "
+                       "match the DIGEST record");
+    }
+    return 0;
+}
+
+static void free_state(struct receiver *r)
+{
+    free(r->gs.params);
+    free(r->gs.hvm_context);
+    free(r->gs.cpuid);
+    free(r->gs.msrs);
+    xmig_transparent_state_free(r->pv);
+}
+
+struct xmig_guest *xmig_migrate_receive(struct xmig_transport *t,
+                                        const struct xmig_receive_params *p,
+                                        struct xmig_migrate_stats *stats)
+{
+    struct receiver r;
+    struct xmig_reader *reader = NULL;
+    struct xmig_tls_info tls;
+    double t0 = now_s();
+    int ok = 0;
+
+    memset(&r, 0, sizeof(r));
+    memset(stats, 0, sizeof(*stats));
+    r.t = t;
+    r.p = p;
+    r.domid = p->domid ? p->domid : 1;
+    r.pv = xmig_transparent_state_create();
+    xmig_transport_tls_info(t, &tls);
+    snprintf(stats->tls_mode, sizeof(stats->tls_mode), "%s",
+             xmig_tls_mode_name(tls.mode));
+    if (!r.pv || session_send(t, session_banner) < 0) {
+        goto out;
+    }
+    reader = xmig_reader_create(t, XMIG_FORMAT_AUTO);
+    if (!reader || xmig_reader_run(reader, on_item, &r) != 0) {
+        goto out;
+    }
+    if (!r.g) {
+        err_set(XMIG_ERR_PROTOCOL, 0, "the stream held no guest");
+        goto out;
+    }
+    if (check_guest(&r) < 0 || session_send(t, session_ready) < 0 ||
+        session_expect(t, session_go, "waiting for permission to start the "
+                                      "guest") < 0) {
+        goto out;
+    }
+    if (r.g->ops->commit(r.g) < 0) {
+        (void)session_send_status(t, 1);
+        goto out;
+    }
+    if (session_send_status(t, 0) < 0) {
+        /* The source may never learn: the guest runs here; say so. */
+        err_prefix("the guest runs here, but the source was not told: ");
+        ok = 1;
+        goto out;
+    }
+    ok = 1;
+out:
+    stats->total_s = now_s() - t0;
+    stats->bytes = xmig_transport_bytes_in(t);
+    stats->pages_sent = r.pages;
+    stats->zero_pages = r.zero_pages;
+    stats->guest_pages = r.nr_pfns;
+    stats->verified = ok && r.have_digest;
+    xmig_reader_free(reader);
+    if (!ok && r.g) {
+        r.g->ops->discard(r.g);
+        r.g = NULL;
+    }
+    r.gs.transparent = NULL;
+    free_state(&r);
+    return ok ? r.g : NULL;
+}

@@ -1,0 +1,498 @@
+/*
+ * The source side of a live migration: pre-copy.  Round 1 sends every page
+ * (all-zero ones as allocate-only, on this first pass only); later rounds
+ * send what the guest dirtied meanwhile, in batches of up to 1024 pages,
+ * until the downtime the last round's transfer rate predicts fits the
+ * target (which starts small and doubles each round up to its limit), or
+ * the rounds run out.  Auto-converge throttles the vCPUs when a round
+ * stalls.  Then: pause, the last dirty pages, the state records, END, and
+ * xl's handshake: the guest resumes at the destination only once it has
+ * and has checked everything; until then any failure resumes it here.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "libxmig/backend.h"
+#include "libxmig/session.h"
+#include "xmig.h"
+
+#define BATCH 1024u
+#define PAGE 4096u
+
+struct sender {
+    struct xmig_guest *g;
+    const struct backend_ops *ops;
+    struct xmig_transport *t;
+    struct xmig_writer *w;
+    const struct xmig_migrate_params *p;
+    struct xmig_migrate_stats *st;
+    struct guest_info info;
+    uint64_t *dirty, *final;
+    uint64_t words;
+    double t0;
+    unsigned throttle;
+    int paused, logdirty, go_sent;
+};
+
+void xmig_migrate_params_init(struct xmig_migrate_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->downtime_ms = 300;
+    p->initial_downtime_ms = 30;
+    p->max_iters = 30;
+    p->auto_converge = 1;
+    p->digest = 1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int page_is_zero(const void *page)
+{
+    const uint64_t *w = page;
+    uint64_t acc = 0;
+
+    for (unsigned i = 0; i < PAGE / 8; i += 8) {
+        acc |= w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] |
+               w[i + 6] | w[i + 7];
+        if (acc) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Keep under the bandwidth cap: sleep until the octets sent fit it. */
+static void pace(struct sender *s)
+{
+    double ahead;
+
+    if (!s->p->bandwidth) {
+        return;
+    }
+    ahead = (double)xmig_writer_offset(s->w) / (double)s->p->bandwidth -
+            (now_s() - s->t0);
+    if (ahead > 0.001) {
+        struct timespec ts = { (time_t)ahead,
+                               (long)((ahead - floor(ahead)) * 1e9) };
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int send_batch(struct sender *s, const uint64_t *pfns, uint32_t n,
+                      int first_pass, struct xmig_iteration_stats *r)
+{
+    const void *pages[BATCH];
+    const void *data[BATCH];
+    uint64_t words[BATCH];
+    int rc;
+
+    if (s->ops->map(s->g, pfns, n, pages) < 0) {
+        return -1;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        /* Allocate-only for zero pages, but only before a page was ever
+         * sent with data: a page sent once must be re-sent with data. */
+        if (first_pass && page_is_zero(pages[i])) {
+            words[i] = ((uint64_t)XMIG_PFN_TYPE_XALLOC << XMIG_PFN_TYPE_SHIFT) |
+                       pfns[i];
+            data[i] = NULL;
+            r->zero_pages++;
+        } else {
+            words[i] = pfns[i];
+            data[i] = pages[i];
+            r->pages_sent++;
+        }
+    }
+    rc = xmig_writer_page_data(s->w, n, words, data);
+    s->ops->unmap(s->g, pages, n);
+    pace(s);
+    return rc;
+}
+
+/* Allocate-only entries for pages the backend knows are zero, without
+ * mapping or reading them (first pass only). */
+static int send_known_zero(struct sender *s, const uint64_t *pfns, uint32_t n,
+                           struct xmig_iteration_stats *r)
+{
+    uint64_t words[BATCH];
+    const void *none[BATCH] = { NULL };
+
+    for (uint32_t i = 0; i < n; i++) {
+        words[i] = ((uint64_t)XMIG_PFN_TYPE_XALLOC << XMIG_PFN_TYPE_SHIFT) |
+                   pfns[i];
+    }
+    r->zero_pages += n;
+    return xmig_writer_page_data(s->w, n, words, none);
+}
+
+static int send_all(struct sender *s, int first_pass,
+                    struct xmig_iteration_stats *r)
+{
+    uint64_t pfns[BATCH], zero[BATCH], holes[BATCH / 64];
+
+    for (uint64_t base = 0; base < s->info.nr_pfns; base += BATCH) {
+        uint32_t n = (uint32_t)(s->info.nr_pfns - base < BATCH
+                                    ? s->info.nr_pfns - base
+                                    : BATCH);
+        uint32_t nd = 0, nz = 0;
+        int known = first_pass && s->ops->zero_pages &&
+                    s->ops->zero_pages(s->g, base, n, holes) == 0;
+        for (uint32_t i = 0; i < n; i++) {
+            if (known && (holes[i / 64] >> (i % 64)) & 1) {
+                zero[nz++] = base + i;
+            } else {
+                pfns[nd++] = base + i;
+            }
+        }
+        if ((nz && send_known_zero(s, zero, nz, r) < 0) ||
+            (nd && send_batch(s, pfns, nd, first_pass, r) < 0)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int send_bitmap(struct sender *s, const uint64_t *bitmap,
+                       struct xmig_iteration_stats *r)
+{
+    uint64_t pfns[BATCH];
+    uint32_t n = 0;
+
+    for (uint64_t w = 0; w < s->words; w++) {
+        uint64_t bits = bitmap[w];
+        while (bits) {
+            pfns[n++] = w * 64 + (uint64_t)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            if (n == BATCH) {
+                if (send_batch(s, pfns, n, 0, r) < 0) {
+                    return -1;
+                }
+                n = 0;
+            }
+        }
+    }
+    return n ? send_batch(s, pfns, n, 0, r) : 0;
+}
+
+static void round_begin(struct sender *s, struct xmig_iteration_stats *r,
+                        uint32_t it, uint64_t dirty)
+{
+    memset(r, 0, sizeof(*r));
+    r->iteration = it;
+    r->dirty_pages = dirty;
+    r->start_s = now_s() - s->t0;
+    r->throttle = s->throttle;
+    r->bytes = xmig_writer_offset(s->w);
+}
+
+static void round_end(struct sender *s, struct xmig_iteration_stats *r)
+{
+    struct xmig_migrate_stats *st = s->st;
+
+    r->duration_s = now_s() - s->t0 - r->start_s;
+    r->bytes = xmig_writer_offset(s->w) - r->bytes;
+    r->transfer_rate = r->duration_s > 0 ? (double)r->bytes / r->duration_s
+                                         : 0;
+    st->pages_sent += r->pages_sent;
+    st->zero_pages += r->zero_pages;
+    st->iterations = r->iteration;
+    if (s->throttle > st->max_throttle) {
+        st->max_throttle = s->throttle;
+    }
+    if (st->nrounds < XMIG_MAX_ITER_STATS) {
+        st->rounds[st->nrounds++] = *r;
+    }
+    if (s->p->progress) {
+        s->p->progress(s->p->user_data, r);
+    }
+}
+
+static int begin_stream(struct sender *s, const struct guest_state *st0)
+{
+    char json[256];
+
+    snprintf(json, sizeof(json),
+             "{\"c_info\": {\"type\": \"hvm\", \"name\": \"xmig-%u\"}, "
+             "\"b_info\": {\"max_memkb\": %llu, \"target_memkb\": %llu, "
+             "\"max_vcpus\": %u}}",
+             s->info.domid, (unsigned long long)(s->info.nr_pfns * 4),
+             (unsigned long long)(s->info.nr_pfns * 4), s->info.vcpus);
+    if (xmig_writer_xl_header(s->w, json) < 0 ||
+        xmig_writer_libxl_begin(s->w) < 0 ||
+        (s->p->transparent &&
+         xmig_writer_libxl_transparent(s->w, s->info.domid,
+                                       XMIG_TRANSPARENT_EVTCHN |
+                                           XMIG_TRANSPARENT_GNTTAB |
+                                           XMIG_TRANSPARENT_XENSTORE) < 0) ||
+        xmig_writer_libxc_begin(s->w, s->info.guest_type, s->info.xen_major,
+                                s->info.xen_minor) < 0 ||
+        (s->p->transparent &&
+         xmig_writer_libxc_transparent(s->w, XMIG_TRANSPARENT_EVTCHN |
+                                                 XMIG_TRANSPARENT_GNTTAB) <
+             0) ||
+        (st0->ncpuid &&
+         xmig_writer_cpuid_policy(s->w, st0->cpuid, st0->ncpuid) < 0) ||
+        (st0->nmsrs && xmig_writer_msr_policy(s->w, st0->msrs, st0->nmsrs) < 0) ||
+        xmig_writer_libxc_record(s->w, XMIG_LIBXC_STATIC_DATA_END, NULL, 0) <
+            0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Rounds while the guest runs.  Leaves the last unsent dirty set in
+ * s->dirty. */
+static int precopy(struct sender *s)
+{
+    struct xmig_iteration_stats r, prev;
+    uint64_t count = 0;
+    double target;
+
+    round_begin(s, &r, 1, s->info.nr_pfns);
+    if (send_all(s, 1, &r) < 0) {
+        return -1;
+    }
+    round_end(s, &r);
+    prev = r;
+    for (uint32_t it = 2;; it++) {
+        if (s->ops->logdirty_read_clear(s->g, s->dirty, &count) < 0) {
+            return -1;
+        }
+        target = s->p->initial_downtime_ms * ldexp(1.0, (int)it - 2);
+        if (target > s->p->downtime_ms) {
+            target = s->p->downtime_ms;
+        }
+        round_begin(s, &r, it, count);
+        r.dirty_rate = prev.duration_s > 0 ? (double)count / prev.duration_s
+                                           : 0;
+        r.expected_downtime_ms =
+            prev.transfer_rate > 0
+                ? (double)count * PAGE / prev.transfer_rate * 1000.0
+                : 1e9;
+        if (r.expected_downtime_ms <= target) {
+            snprintf(s->st->stop_reason, sizeof(s->st->stop_reason),
+                     "expected downtime %.0f ms within %.0f ms",
+                     r.expected_downtime_ms, target);
+            return 0;
+        }
+        if (it > s->p->max_iters) {
+            snprintf(s->st->stop_reason, sizeof(s->st->stop_reason),
+                     "%u rounds done", s->p->max_iters);
+            return 0;
+        }
+        /* Stalled: the guest dirtied at least half of what went out. */
+        if (s->p->auto_converge && s->ops->throttle &&
+            count * 2 >= prev.pages_sent + prev.zero_pages &&
+            s->throttle < 99) {
+            s->throttle = s->throttle ? s->throttle + 10 : 20;
+            s->throttle = s->throttle > 99 ? 99 : s->throttle;
+            if (s->ops->throttle(s->g, s->throttle) < 0) {
+                return -1;
+            }
+            r.throttle = s->throttle;
+        }
+        if (send_bitmap(s, s->dirty, &r) < 0) {
+            return -1;
+        }
+        round_end(s, &r);
+        prev = r;
+    }
+}
+
+static int send_state(struct sender *s)
+{
+    struct guest_state gs;
+    uint8_t digest[32], sd[32];
+    int rc = -1;
+
+    if (s->ops->get_state(s->g, s->p->transparent, &gs) < 0) {
+        return -1;
+    }
+    if (xmig_writer_tsc_info(s->w, &gs.tsc) < 0 ||
+        xmig_writer_hvm_params(s->w, gs.params, gs.nparams) < 0 ||
+        xmig_writer_libxc_record(s->w, XMIG_LIBXC_HVM_CONTEXT, gs.hvm_context,
+                                 gs.hvm_context_len) < 0 ||
+        (s->p->transparent &&
+         xmig_writer_transparent_libxc(s->w, gs.transparent) < 0)) {
+        goto out;
+    }
+    if (s->p->digest && s->ops->digest) {
+        if (s->ops->digest(s->g, digest) < 0) {
+            goto out;
+        }
+        session_state_digest(&gs, sd);
+        for (int i = 0; i < 32; i++) {
+            digest[i] ^= sd[i];
+        }
+        if (xmig_writer_libxc_record(s->w, XMIG_LIBXC_DIGEST, digest, 32) <
+            0) {
+            goto out;
+        }
+    }
+    if (xmig_writer_libxc_end(s->w) < 0 ||
+        (s->p->transparent &&
+         xmig_writer_transparent_libxl(s->w, gs.transparent) < 0) ||
+        xmig_writer_libxl_end(s->w) < 0) {
+        goto out;
+    }
+    rc = 0;
+out:
+    s->ops->put_state(s->g, &gs);
+    return rc;
+}
+
+/* Stop-and-copy: pause, the last dirty pages, state, END. */
+static int stop_and_copy(struct sender *s, double *t_pause)
+{
+    struct xmig_iteration_stats r;
+    uint64_t count = 0, total = 0;
+
+    if (s->ops->pause(s->g) < 0) {
+        return -1;
+    }
+    s->paused = 1;
+    *t_pause = now_s();
+    if (s->ops->logdirty_read_clear(s->g, s->final, &count) < 0) {
+        return -1;
+    }
+    for (uint64_t w = 0; w < s->words; w++) {
+        s->final[w] |= s->dirty[w];
+        total += (uint64_t)__builtin_popcountll(s->final[w]);
+    }
+    round_begin(s, &r, s->st->iterations + 1, total);
+    r.final = 1;
+    if (send_bitmap(s, s->final, &r) < 0) {
+        return -1;
+    }
+    if (s->p->verify &&
+        (xmig_writer_libxc_record(s->w, XMIG_LIBXC_VERIFY, NULL, 0) < 0 ||
+         send_all(s, 0, &r) < 0)) {
+        return -1;
+    }
+    if (send_state(s) < 0) {
+        return -1;
+    }
+    round_end(s, &r);
+    return 0;
+}
+
+/* Whatever went wrong, before "go" the guest runs on here. */
+static void resume_here(struct sender *s)
+{
+    if (s->throttle && s->ops->throttle) {
+        (void)s->ops->throttle(s->g, 0);
+    }
+    if (s->logdirty) {
+        (void)s->ops->logdirty_enable(s->g, 0);
+    }
+    if (s->paused) {
+        (void)s->ops->unpause(s->g);
+    }
+}
+
+static int handshake(struct sender *s, double t_pause)
+{
+    uint8_t status;
+
+    if (session_expect(s->t, session_ready,
+                       "waiting for the destination to confirm the guest") <
+        0) {
+        return -1;
+    }
+    if (session_send(s->t, session_go) < 0) {
+        return -1;
+    }
+    s->go_sent = 1;
+    if (session_read_status(s->t, &status) < 0) {
+        return -1;
+    }
+    s->st->downtime_ms = (now_s() - t_pause) * 1000.0;
+    if (status != 0) {
+        s->go_sent = 0;   /* the destination reports failure: resume here */
+        return err_set(XMIG_ERR_PROTOCOL, 0, "the destination could not "
+                       "start the guest (status %u)", status);
+    }
+    return 0;
+}
+
+int xmig_migrate_send(struct xmig_guest *g, struct xmig_transport *t,
+                      const struct xmig_migrate_params *p,
+                      struct xmig_migrate_stats *stats)
+{
+    struct sender s;
+    struct guest_state st0;
+    struct xmig_tls_info tls;
+    double t_pause = 0;
+    int rc = -1;
+
+    memset(&s, 0, sizeof(s));
+    memset(stats, 0, sizeof(*stats));
+    s.g = g;
+    s.ops = g->ops;
+    s.t = t;
+    s.p = p;
+    s.st = stats;
+    s.t0 = now_s();
+    xmig_transport_tls_info(t, &tls);
+    snprintf(stats->tls_mode, sizeof(stats->tls_mode), "%s",
+             xmig_tls_mode_name(tls.mode));
+    if (s.ops->info(g, &s.info) < 0) {
+        return -1;
+    }
+    stats->guest_pages = s.info.nr_pfns;
+    s.words = (s.info.nr_pfns + 63) / 64;
+    s.dirty = calloc(s.words, 8);
+    s.final = calloc(s.words, 8);
+    s.w = xmig_writer_create(t);
+    if (!s.dirty || !s.final || !s.w) {
+        err_set(XMIG_ERR_NOMEM, ENOMEM, "migration bitmaps");
+        goto out;
+    }
+    if (session_expect(t, session_banner, "waiting for the receiver") < 0 ||
+        s.ops->get_state(g, 0, &st0) < 0) {
+        goto out;
+    }
+    rc = begin_stream(&s, &st0);
+    s.ops->put_state(g, &st0);
+    if (rc < 0) {
+        goto out;
+    }
+    rc = -1;
+    if (s.ops->logdirty_enable(g, 1) < 0) {
+        goto out;
+    }
+    s.logdirty = 1;
+    if (precopy(&s) < 0 || stop_and_copy(&s, &t_pause) < 0 ||
+        handshake(&s, t_pause) < 0) {
+        goto out;
+    }
+    rc = 0;
+    stats->verified = p->digest && s.ops->digest;
+out:
+    stats->bytes = s.w ? xmig_writer_offset(s.w) : 0;
+    stats->total_s = now_s() - s.t0;
+    if (rc < 0 && !s.go_sent) {
+        resume_here(&s);
+        err_prefix("migration failed, the guest runs on at the source: ");
+    } else if (rc < 0) {
+        err_prefix("migration outcome unknown (the destination may be "
+                   "running the guest), the source copy stays paused: ");
+    } else if (s.logdirty) {
+        (void)s.ops->logdirty_enable(g, 0);
+    }
+    xmig_writer_free(s.w);
+    free(s.dirty);
+    free(s.final);
+    return rc;
+}
