@@ -28,9 +28,10 @@ LIB_SRCS := common/error.c common/log.c \
 	libxmig/stats.c backends/sim/sim_memory.c backends/sim/sim_vcpu.c \
 	backends/sim/sim_state.c backends/sim/sim_backend.c
 CLI_SRCS := xmigd/xmig.c xmigd/cmd_verify.c xmigd/cmd_dump.c \
-	xmigd/dump_transparent.c xmigd/cmd_sample.c xmigd/cmd_tls_info.c
+	xmigd/dump_transparent.c xmigd/cmd_sample.c xmigd/cmd_tls_info.c \
+	xmigd/cmd_migrate.c xmigd/net.c
 TEST_NAMES := test_cursor test_records test_negative test_streams \
-	test_writer test_errors
+	test_writer test_errors test_transparent
 TEST_SUPPORT := tests/support.c
 BENCH_NAMES := bench_codec
 FUZZ_NAMES := fuzz_libxc fuzz_libxl fuzz_xl
@@ -177,6 +178,9 @@ bench-transport: xmig $(O)/bench/xfer-peer
 
 demo: xmig
 	@XMIG=./xmig $(S)/tests/demo.sh
+
+demo-codec: xmig
+	@XMIG=./xmig $(S)/tests/demo-codec.sh
 
 # ---- install ---------------------------------------------------------------
 

@@ -38,6 +38,9 @@ struct xmig_transport;
 
 /* A file descriptor (file, pipe or socket); closed on free if owned. */
 struct xmig_transport *xmig_transport_fd(int fd, int take_ownership);
+/* Reading one descriptor, writing another (stdin/stdout under ssh). */
+struct xmig_transport *xmig_transport_fds(int in_fd, int out_fd,
+                                          int take_ownership);
 /* A caller's memory as a read-only source: the reader lends from it
  * without copying.  buf must outlive the transport. */
 struct xmig_transport *xmig_transport_memory(const void *buf, size_t len);
@@ -312,6 +315,7 @@ struct xmig_sim_config {
     uint64_t dirty_rate;        /* pages/s (mixed, stress); 0: default */
     uint16_t domid;             /* 1..32751 */
     uint32_t seed;
+    unsigned fill_percent;      /* RAM the guest has used (written) at start */
 };
 
 /* A running simulated guest, in this process. */

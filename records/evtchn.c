@@ -8,7 +8,7 @@
 
 #define PORT_FLAGS_KNOWN (XMIG_EVTCHN_PENDING | XMIG_EVTCHN_MASKED)
 #define NR_VIRQS 24u
-#define FIFO_CONTROL_BLOCK_SIZE 68u   /* u32 ready + u32 head[16] */
+#define FIFO_CONTROL_BLOCK_SIZE 72u   /* evtchn_fifo_control_block */
 
 /* Per-state rules for the binding fields of one port entry at pos. */
 static int check_binding(const struct xmig_evtchn_port *p, size_t pos)

@@ -105,8 +105,14 @@ static int check_entry(uint32_t version, const uint8_t *e, size_t pos,
         }
         return 0;
     }
-    /* v2: GTF_reading/GTF_writing live in the status word, nowhere else. */
-    if (g->flags & (GTF_READING | GTF_WRITING)) {
+    /* Sub-page access is a kind of permit_access, nothing else. */
+    if ((g->flags & GTF_SUB_PAGE) && type != GTF_PERMIT_ACCESS) {
+        return err_at_pos(pos + 8, "ref %u: a sub-page grant must be "
+                                   "permit_access", g->ref);
+    }
+    /* v2: GTF_reading/GTF_writing live in the status word (for
+     * accept_transfer, bit 3 is GTF_transfer_completed, in the entry). */
+    if (type != GTF_ACCEPT_TRANSFER && (g->flags & (GTF_READING | GTF_WRITING))) {
         return err_at_pos(pos + 8, "ref %u: v2 entries keep reading/writing "
                                    "in the status word", g->ref);
     }
@@ -285,7 +291,8 @@ int rec_grant_maps_decode(struct cursor *c, struct xmig_grant_maps *m)
     if (reserved) {
         return err_at_pos(4, "reserved field is nonzero");
     }
-    if (cursor_left(c) != (size_t)m->count * REC_GNT_MAP_SIZE) {
+    if (cursor_left(c) / REC_GNT_MAP_SIZE != m->count ||
+        cursor_left(c) % REC_GNT_MAP_SIZE != 0) {
         return err_at_pos(0, "count %u needs %llu octets of entries, body "
                              "has %zu", m->count,
                           (unsigned long long)m->count * REC_GNT_MAP_SIZE,

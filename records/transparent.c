@@ -34,8 +34,11 @@ int rec_transparent_decode(struct cursor *c, int libxl,
         return err_at_pos(4, "flags 0x%x set reserved bits 0x%x", d->flags,
                           d->flags & ~known);
     }
-    if ((d->flags & known) == 0) {
-        return err_at_pos(4, "flags declare no state at all");
+    /* Version 1 moves all of it or none: xenstore state naming ports and
+     * grants is worthless without them, and they without it. */
+    if (d->flags != known) {
+        return err_at_pos(4, "flags 0x%x: version 1 declares all of 0x%x",
+                          d->flags, known);
     }
     if (libxl && (d->domid == 0 || d->domid >= REC_DOMID_FIRST_RESERVED)) {
         return err_at_pos(8, "domid %u cannot be preserved: ordinary "

@@ -13,6 +13,7 @@
 #define NODE_HEAD 16      /* conn-id, tx-id, path-len, value-len, access, n */
 #define WATCH_HEAD 8      /* conn-id, wpath-len, token-len */
 #define XS_MAX_WATCHES 4096u
+#define XS_MAX_NODES 65536u
 
 static int xs_char(uint8_t ch)
 {
@@ -157,9 +158,10 @@ int rec_xs_nodes_decode(const struct rec_ctx *ctx, struct cursor *c,
     if (reserved) {
         return err_at_pos(4, "reserved field is nonzero");
     }
-    if (l->count == 0) {
-        return err_at_pos(0, "no nodes: the domain's home node is always "
-                             "there");
+    if (l->count == 0 || l->count > XS_MAX_NODES) {
+        return err_at_pos(0, "%u nodes: the domain's home is always there, "
+                             "and xmig takes at most %u", l->count,
+                          XS_MAX_NODES);
     }
     l->data = cursor_here(c);
     l->len = (uint32_t)cursor_left(c);
@@ -182,15 +184,16 @@ int rec_xs_nodes_decode(const struct rec_ctx *ctx, struct cursor *c,
             return err_at_pos(at, "node %u: conn-id, tx-id and access must "
                                   "be zero (committed nodes only)", i);
         }
-        if (check_perms(cursor_here(c), nperms, at + NODE_HEAD) < 0) {
-            return -1;
-        }
         plen = path_len;
         vlen = value_len;
         if (cursor_take(c, (size_t)nperms * 4, &perms) < 0 ||
             cursor_take(c, plen, &path) < 0 ||
             cursor_take(c, vlen, &value) < 0) {
             return err_at_pos(at, "node %u overruns the record", i);
+        }
+        /* Only now that they are known to lie inside the body. */
+        if (check_perms(perms, nperms, at + NODE_HEAD) < 0) {
+            return -1;
         }
         if (plen < 2 || plen > REC_XS_ABS_PATH_MAX + 1 ||
             path[plen - 1] != '\0' || memchr(path, '\0', plen - 1)) {
@@ -212,7 +215,6 @@ int rec_xs_nodes_decode(const struct rec_ctx *ctx, struct cursor *c,
             return err_at_pos(at + total, "node %u: padding missing or "
                                           "nonzero", i);
         }
-        (void)perms;
         (void)value;
     }
     if (cursor_left(c) != 0) {
@@ -234,6 +236,11 @@ static int check_watch_path(const char *p, size_t n, size_t pos)
         return err_at_pos(pos, "special watch %.*s is not @introduceDomain "
                                "or @releaseDomain", (int)(n > 64 ? 64 : n),
                           p);
+    }
+    /* Relative paths resolve under the domain's home. */
+    if (p[0] != '/' && n > REC_XS_MAX_KEY) {
+        return err_at_pos(pos, "relative watch path of %zu octets is over "
+                               "the %u allowed", n, REC_XS_MAX_KEY);
     }
     return check_path(p, n, pos, "watch path");
 }
@@ -297,7 +304,8 @@ int rec_xs_watches_decode(struct cursor *c, struct xmig_xs_list *l)
         }
         /* Ascending (path, token): each watch once, as xenstored keeps it. */
         if (prev_path) {
-            cmp = path_cmp(prev_path, prev_plen, (const char *)path, plen);
+            cmp = path_cmp(prev_path, prev_plen, (const char *)path,
+                           (size_t)plen - 1);
             if (cmp == 0) {
                 size_t n = prev_tlen < tlen ? prev_tlen : tlen;
                 cmp = memcmp(prev_token, token, n);
@@ -309,7 +317,7 @@ int rec_xs_watches_decode(struct cursor *c, struct xmig_xs_list *l)
             }
         }
         prev_path = (const char *)path;
-        prev_plen = plen;
+        prev_plen = (size_t)plen - 1;
         prev_token = (const char *)token;
         prev_tlen = tlen;
         total = c->pos - at;

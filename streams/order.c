@@ -232,7 +232,7 @@ int libxc_order_record(struct libxc_order *o, const struct rec_ctx *ctx,
         o->ended = 1;
         return 0;
     case XMIG_LIBXC_CHECKPOINT:
-        if (o->transparent) {
+        if (o->transparent || ctx->xl_transparent) {
             return order_fail(type, "in a transparent image: checkpointed "
                                     "streams cannot be transparent");
         }

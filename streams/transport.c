@@ -21,7 +21,7 @@
 static ssize_t fd_read(struct xmig_transport *t, void *buf, size_t len)
 {
     for (;;) {
-        ssize_t n = read(t->fd, buf, len);
+        ssize_t n = read(t->in_fd >= 0 ? t->in_fd : t->fd, buf, len);
         if (n >= 0) {
             t->bytes_in += (uint64_t)n;
             return n;
@@ -79,6 +79,9 @@ static void fd_destroy(struct xmig_transport *t)
 {
     if (t->owns_fd && t->fd >= 0) {
         close(t->fd);
+    }
+    if (t->owns_fd && t->in_fd >= 0) {
+        close(t->in_fd);
     }
 }
 
@@ -216,6 +219,7 @@ struct xmig_transport *transport_new(const struct transport_ops *ops)
     }
     t->ops = ops;
     t->fd = -1;
+    t->in_fd = -1;
     return t;
 }
 
@@ -230,6 +234,24 @@ struct xmig_transport *xmig_transport_fd(int fd, int take_ownership)
     t = transport_new(&fd_ops);
     if (t) {
         t->fd = fd;
+        t->owns_fd = take_ownership;
+    }
+    return t;
+}
+
+struct xmig_transport *xmig_transport_fds(int in_fd, int out_fd,
+                                          int take_ownership)
+{
+    struct xmig_transport *t;
+
+    if (in_fd < 0 || out_fd < 0) {
+        err_set(XMIG_ERR_USAGE, EBADF, "xmig_transport_fds");
+        return NULL;
+    }
+    t = transport_new(&fd_ops);
+    if (t) {
+        t->fd = out_fd;
+        t->in_fd = in_fd;
         t->owns_fd = take_ownership;
     }
     return t;

@@ -31,7 +31,8 @@ struct transport_ops {
 
 struct xmig_transport {
     const struct transport_ops *ops;
-    int fd;
+    int fd;                   /* written to (and read from, unless in_fd) */
+    int in_fd;                /* read from, when reading and writing differ */
     int owns_fd;
     const uint8_t *mem;       /* memory source */
     size_t mem_len, mem_pos;

@@ -10,6 +10,9 @@ static const struct subcommand {
     int (*main)(int argc, char **argv);
     const char *summary;
 } subcommands[] = {
+    { "migrate", migrate_main, "live-migrate a guest to a receiver" },
+    { "migrate-receive", migrate_receive_main,
+      "receive a live migration and run the guest" },
     { "verify", verify_main, "check a stream against the Xen specs" },
     { "dump", dump_main, "list a stream's headers and records" },
     { "sample", sample_main, "write a synthetic sample stream" },

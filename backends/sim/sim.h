@@ -74,6 +74,7 @@ int sim_vcpus_start(struct sim_guest *s);
 void sim_vcpus_stop(struct sim_guest *s);
 int sim_vcpus_pause(struct sim_guest *s);
 void sim_vcpus_unpause(struct sim_guest *s);
+void sim_fill(struct sim_guest *s, unsigned percent, uint32_t seed);
 void sim_boot_init(struct sim_guest *s, unsigned workload, uint64_t rate,
                    uint32_t seed);
 

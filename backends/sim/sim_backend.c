@@ -243,7 +243,7 @@ struct xmig_guest *xmig_sim_guest_create(const struct xmig_sim_config *c)
 
     if (c->vcpus == 0 || c->vcpus > SIM_MAX_VCPUS ||
         c->workload > XMIG_SIM_STRESS || c->domid == 0 ||
-        c->domid >= 0x7FF0) {
+        c->domid >= 0x7FF0 || c->fill_percent > 100) {
         err_set(XMIG_ERR_USAGE, 0, "sim guest: 1 to %d vCPUs, a known "
                 "workload, domid 1 to 32751", SIM_MAX_VCPUS);
         return NULL;
@@ -252,6 +252,7 @@ struct xmig_guest *xmig_sim_guest_create(const struct xmig_sim_config *c)
     if (!s) {
         return NULL;
     }
+    sim_fill(s, c->fill_percent, c->seed);
     sim_boot_init(s, c->workload, c->dirty_rate, c->seed);
     if (sim_pv_init(s) < 0 || sim_vcpus_start(s) < 0) {
         sim_destroy(&s->base);

@@ -34,7 +34,17 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
             addr < s->ram + s->nr_pfns * PAGE) {
             uint64_t pfn = (uint64_t)(addr - s->ram) / PAGE;
             atomic_fetch_or(&s->dirty[pfn / 64], UINT64_C(1) << (pfn % 64));
-            mprotect(s->ram + pfn * PAGE, PAGE, PROT_READ | PROT_WRITE);
+            if (mprotect(s->ram + pfn * PAGE, PAGE, PROT_READ | PROT_WRITE) <
+                0) {
+                /* Out of mappings (each protected run is one): stop
+                 * tracking page by page and call everything dirty. That
+                 * over-reports, which is safe; missing a write is not. */
+                uint64_t words = (s->nr_pfns + 63) / 64;
+                for (uint64_t w = 0; w < words; w++) {
+                    atomic_store(&s->dirty[w], ~UINT64_C(0));
+                }
+                mprotect(s->ram, s->nr_pfns * PAGE, PROT_READ | PROT_WRITE);
+            }
             return;
         }
     }
@@ -164,29 +174,29 @@ int sim_dirty_read_clear(struct sim_guest *s, uint64_t *bitmap,
     return 0;
 }
 
-/* Walk the memfd's allocated ranges: fn(data) for octets [off, off+len);
+/* Walk the memfd's allocated ranges within [from, end): data() for
+ * octets [off, off+len);
  * holes (never written, so zero) go to hole(len) without being touched,
  * so neither allocates memory. */
-static void walk(const struct sim_guest *s,
+static void walk(const struct sim_guest *s, uint64_t from, uint64_t end,
                  void (*data)(void *u, uint64_t off, uint64_t len),
                  void (*hole)(void *u, uint64_t off, uint64_t len), void *u)
 {
-    uint64_t size = s->nr_pfns * PAGE;
-    off_t pos = 0;
+    off_t pos = (off_t)from;
 
-    while ((uint64_t)pos < size) {
+    while ((uint64_t)pos < end) {
         off_t d = lseek(s->memfd, pos, SEEK_DATA);
         off_t h;
-        if (d < 0 || (uint64_t)d >= size) {
-            hole(u, (uint64_t)pos, size - (uint64_t)pos);
+        if (d < 0 || (uint64_t)d >= end) {
+            hole(u, (uint64_t)pos, end - (uint64_t)pos);
             return;
         }
         if (d > pos) {
             hole(u, (uint64_t)pos, (uint64_t)(d - pos));
         }
         h = lseek(s->memfd, d, SEEK_HOLE);
-        if (h < 0 || (uint64_t)h > size) {
-            h = (off_t)size;
+        if (h < 0 || (uint64_t)h > end) {
+            h = (off_t)end;
         }
         data(u, (uint64_t)d, (uint64_t)(h - d));
         pos = h;
@@ -234,7 +244,7 @@ void sim_memory_digest(const struct sim_guest *s, uint8_t out[32])
 {
     struct fletcher f = { s->ram, { 0 }, { 0 } };
 
-    walk(s, fl_data, fl_hole, &f);
+    walk(s, 0, s->nr_pfns * PAGE, fl_data, fl_hole, &f);
     for (int k = 0; k < 4; k++) {
         uint64_t v = f.a[k] ^ (f.a[k + 4] * 0x9E3779B97F4A7C15ull) ^
                      (f.b[k] << 1) ^ (f.b[k + 4] * 0xC2B2AE3D27D4EB4Full);
@@ -275,5 +285,5 @@ void sim_memory_holes(const struct sim_guest *s, uint64_t first, uint64_t n,
     struct holes h = { first, n, bitmap };
 
     memset(bitmap, 0, (n + 63) / 64 * 8);
-    walk(s, mark_none, mark_hole, &h);
+    walk(s, first * PAGE, (first + n) * PAGE, mark_none, mark_hole, &h);
 }

@@ -39,6 +39,30 @@ void sim_boot_init(struct sim_guest *s, unsigned workload, uint64_t rate,
     }
 }
 
+static uint64_t next(uint64_t *x);
+
+/* A guest that has used some of its memory: every (100/percent)-th page
+ * holds data, spread over all of RAM. */
+void sim_fill(struct sim_guest *s, unsigned percent, uint32_t seed)
+{
+    uint64_t x = 0x2545F4914F6CDD1Dull ^ seed;
+
+    if (percent == 0) {
+        return;
+    }
+    for (uint64_t pfn = 1; pfn < s->nr_pfns; pfn++) {
+        uint64_t *w;
+        if ((pfn * 100 / s->nr_pfns) % 100 >= 100 ||
+            (pfn % 100) >= percent) {
+            continue;
+        }
+        w = (uint64_t *)(void *)(s->ram + pfn * PAGE);
+        for (unsigned i = 0; i < PAGE / 8; i++) {
+            w[i] = next(&x);
+        }
+    }
+}
+
 static uint64_t next(uint64_t *x)
 {
     *x ^= *x << 13;
@@ -113,7 +137,8 @@ static void burst(struct sim_guest *s, uint32_t v, uint64_t *rng)
         return;
     case XMIG_SIM_MIXED: {
         uint64_t hot = n / 20 ? n / 20 : 1;
-        pages = rate ? rate / 1000 / s->nr_vcpus : 64;
+        /* Default: 4096 pages (16 MiB) a second, an application's pace. */
+        pages = (rate ? rate : 4096) / 1000 / s->nr_vcpus;
         pages = pages ? pages : 1;
         for (uint64_t i = 0; i < pages; i++) {
             uint64_t pfn = next(rng) % 5 ? first + next(rng) % hot

@@ -1,0 +1,393 @@
+/*
+ * xmig migrate: live-migrate a guest to a receiver over TLS.
+ * xmig migrate-receive: receive one guest (from a socket it listens on, or
+ * over stdin/stdout as xl's migrate-receive does) and run it.
+ *
+ * Until the daemon keeps guests, DOM "sim" means: start a simulated guest
+ * here (--sim-* options), let it run for --warmup seconds, and move it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xmigd/cli.h"
+#include "xmigd/tls_opts.h"
+
+struct report {
+    int tty, json;
+};
+
+static void progress(void *user, const struct xmig_iteration_stats *r)
+{
+    struct report *rep = user;
+
+    if (rep->json) {
+        return;
+    }
+    fprintf(stderr, "%sxmig migrate: round %u%s: %llu pages (%llu zero), "
+                    "%.0f MiB/s, dirty %.0f pages/s, throttle %u%%, "
+                    "%.2f s%s",
+            rep->tty ? "\r\033[K" : "", r->iteration,
+            r->final ? " (paused)" : "", (unsigned long long)r->pages_sent,
+            (unsigned long long)r->zero_pages, r->transfer_rate / 1048576.0,
+            r->dirty_rate, r->throttle, r->start_s + r->duration_s,
+            rep->tty && !r->final ? "" : "\n");
+}
+
+static void print_report(const char *who, const struct xmig_migrate_stats *st,
+                         int json)
+{
+    char buf[32768];
+
+    if (json) {
+        if (xmig_migrate_stats_json(st, buf, sizeof(buf)) == 0) {
+            printf("%s\n", buf);
+        }
+        return;
+    }
+    printf("%s: %u rounds, %.3f s in all, downtime %.1f ms, %.1f MiB at "
+           "%.0f MiB/s, %llu pages (%llu zero), TLS %s, %s%s%s\n",
+           who, st->iterations, st->total_s, st->downtime_ms,
+           (double)st->bytes / 1048576.0,
+           st->total_s > 0 ? (double)st->bytes / 1048576.0 / st->total_s : 0,
+           (unsigned long long)st->pages_sent,
+           (unsigned long long)st->zero_pages, st->tls_mode,
+           st->verified ? "verified" : "not verified",
+           st->stop_reason[0] ? ", pre-copy stopped: " : "",
+           st->stop_reason);
+}
+
+static void migrate_help(FILE *out)
+{
+    fprintf(out,
+            "usage: xmig migrate [options] DOM HOST:PORT\n"
+            "  DOM: 'sim' starts a simulated guest here and moves it\n"
+            "  --downtime MS        downtime target (default 300)\n"
+            "  --bandwidth MIB/S    cap the stream's bandwidth\n"
+            "  --max-iters N        pause after N rounds (default 30)\n"
+            "  --no-auto-converge   never throttle the guest\n"
+            "  --transparent        carry PV state (event channels, grants,"
+            " xenstore)\n"
+            "  --verify             re-send all memory for checking (VERIFY)\n"
+            "  --json               print the statistics as JSON\n"
+            "  --sim-memory MIB --sim-vcpus N --sim-workload idle|mixed|stress"
+            "\n  --sim-rate PAGES/S --sim-domid D --sim-fill PERCENT (default 50)"
+            "\n  --warmup SECONDS\n" TLS_OPTIONS_HELP);
+}
+
+static struct xmig_guest *start_sim(const struct xmig_sim_config *c,
+                                    double warmup)
+{
+    struct xmig_guest *g = xmig_sim_guest_create(c);
+    struct timespec ts = { (time_t)warmup,
+                           (long)((warmup - (double)(time_t)warmup) * 1e9) };
+
+    if (!g) {
+        fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
+        return NULL;
+    }
+    nanosleep(&ts, NULL);
+    return g;
+}
+
+int migrate_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "downtime", required_argument, NULL, 'd' },
+        { "bandwidth", required_argument, NULL, 'b' },
+        { "max-iters", required_argument, NULL, 'm' },
+        { "no-auto-converge", no_argument, NULL, 'A' },
+        { "auto-converge", no_argument, NULL, 'a' },
+        { "transparent", no_argument, NULL, 't' },
+        { "verify", no_argument, NULL, 'v' },
+        { "json", no_argument, NULL, 'j' },
+        { "sim-memory", required_argument, NULL, 'M' },
+        { "sim-vcpus", required_argument, NULL, 'V' },
+        { "sim-workload", required_argument, NULL, 'W' },
+        { "sim-rate", required_argument, NULL, 'R' },
+        { "sim-domid", required_argument, NULL, 'D' },
+        { "sim-fill", required_argument, NULL, 'F' },
+        { "warmup", required_argument, NULL, 'w' },
+        { "help", no_argument, NULL, 'h' },
+        TLS_LONG_OPTIONS,
+        { NULL, 0, NULL, 0 },
+    };
+    struct xmig_sim_config sc = { 512ull << 20, 2, XMIG_SIM_MIXED, 0, 11, 1,
+                                  50 };
+    struct xmig_migrate_params p;
+    struct xmig_migrate_stats st;
+    struct xmig_tls_config *tls = xmig_tls_config_create();
+    struct report rep = { isatty(STDERR_FILENO), 0 };
+    const char *cert = NULL, *key = NULL;
+    struct xmig_transport *t;
+    struct xmig_guest *g;
+    double warmup = 1.0;
+    int opt, s, rc;
+
+    xmig_migrate_params_init(&p);
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int r = tls_opt(tls, opt, optarg, &cert, &key);
+        if (r < 0) {
+            fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
+            return EXIT_USAGE;
+        }
+        if (r) {
+            continue;
+        }
+        switch (opt) {
+        case 'd':
+            p.downtime_ms = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'b':
+            p.bandwidth = strtoull(optarg, NULL, 10) << 20;
+            break;
+        case 'm':
+            p.max_iters = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'A':
+            p.auto_converge = 0;
+            break;
+        case 'a':
+            p.auto_converge = 1;
+            break;
+        case 't':
+            p.transparent = 1;
+            break;
+        case 'v':
+            p.verify = 1;
+            break;
+        case 'j':
+            rep.json = 1;
+            break;
+        case 'M':
+            sc.memory_bytes = strtoull(optarg, NULL, 10) << 20;
+            break;
+        case 'V':
+            sc.vcpus = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'W':
+            if (xmig_sim_workload_parse(optarg, &sc.workload) < 0) {
+                fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
+                return EXIT_USAGE;
+            }
+            break;
+        case 'R':
+            sc.dirty_rate = strtoull(optarg, NULL, 10);
+            break;
+        case 'D':
+            sc.domid = (uint16_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'w':
+            warmup = strtod(optarg, NULL);
+            break;
+        case 'F':
+            sc.fill_percent = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'h':
+            migrate_help(stdout);
+            return 0;
+        default:
+            migrate_help(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 2 || strcmp(argv[optind], "sim") != 0 ||
+        p.downtime_ms == 0 || p.max_iters == 0) {
+        migrate_help(stderr);
+        return EXIT_USAGE;
+    }
+    if (cert && xmig_tls_config_set_identity(tls, cert, key) < 0) {
+        fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
+        return EXIT_USAGE;
+    }
+    p.initial_downtime_ms = p.downtime_ms < 30 ? p.downtime_ms : 30;
+    p.progress = progress;
+    p.user_data = &rep;
+    g = start_sim(&sc, warmup);
+    if (!g) {
+        return EXIT_INVALID;
+    }
+    s = net_connect("migrate", argv[optind + 1]);
+    t = s < 0 ? NULL : xmig_transport_tls_client(s, tls);
+    if (!t) {
+        if (s >= 0) {
+            fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
+        }
+        fprintf(stderr, "xmig migrate: the guest was not moved\n");
+        xmig_guest_destroy(g);
+        return EXIT_INVALID;
+    }
+    rc = xmig_migrate_send(g, t, &p, &st);
+    if (rc < 0) {
+        fprintf(stderr, "%sxmig migrate: %s\n", rep.tty ? "\n" : "",
+                xmig_error_message());
+    } else {
+        print_report("xmig migrate", &st, rep.json);
+    }
+    xmig_transport_free(t);
+    xmig_tls_config_free(tls);
+    xmig_guest_destroy(g);
+    return rc < 0 ? EXIT_INVALID : 0;
+}
+
+static void receive_help(FILE *out)
+{
+    fprintf(out,
+            "usage: xmig migrate-receive [options]\n"
+            "  --listen HOST:PORT   accept one migration there (else: the\n"
+            "                       stream on stdin, replies on stdout, as\n"
+            "                       xl migrate-receive)\n"
+            "  --port-file FILE     write the port (for --listen HOST:0)\n"
+            "  --run SECONDS        keep the guest running, then stop "
+            "(default 2)\n"
+            "  --max-memory MIB     refuse larger guests\n"
+            "  --json               print the statistics as JSON\n" TLS_OPTIONS_HELP);
+}
+
+static int write_port(const char *file, int port)
+{
+    char tmp[4096];
+    FILE *f;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+    f = fopen(tmp, "w");
+    if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 ||
+        rename(tmp, file) != 0) {
+        fprintf(stderr, "xmig migrate-receive: %s: %s\n", file,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static struct xmig_transport *accept_one(const char *listen,
+                                         const char *port_file,
+                                         struct xmig_tls_config *tls)
+{
+    int port, l = net_listen("migrate-receive", listen, &port), s;
+    struct xmig_transport *t;
+
+    if (l < 0 || (port_file && write_port(port_file, port) < 0)) {
+        return NULL;
+    }
+    s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+    close(l);
+    if (s < 0) {
+        fprintf(stderr, "xmig migrate-receive: accept: %s\n", strerror(errno));
+        return NULL;
+    }
+    t = xmig_transport_tls_server(s, tls);
+    if (!t) {
+        fprintf(stderr, "xmig migrate-receive: %s\n", xmig_error_message());
+    }
+    return t;
+}
+
+int migrate_receive_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "listen", required_argument, NULL, 'l' },
+        { "port-file", required_argument, NULL, 'P' },
+        { "run", required_argument, NULL, 'r' },
+        { "max-memory", required_argument, NULL, 'M' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        TLS_LONG_OPTIONS,
+        { NULL, 0, NULL, 0 },
+    };
+    struct xmig_tls_config *tls = xmig_tls_config_create();
+    struct xmig_receive_params rp = { 0, 0 };
+    struct xmig_migrate_stats st;
+    const char *cert = NULL, *key = NULL, *listen = NULL, *port_file = NULL;
+    struct xmig_transport *t;
+    struct xmig_guest *g;
+    double run = 2.0;
+    int opt, json = 0;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int r = tls_opt(tls, opt, optarg, &cert, &key);
+        if (r < 0) {
+            fprintf(stderr, "xmig migrate-receive: %s\n",
+                    xmig_error_message());
+            return EXIT_USAGE;
+        }
+        if (r) {
+            continue;
+        }
+        switch (opt) {
+        case 'l':
+            listen = optarg;
+            break;
+        case 'P':
+            port_file = optarg;
+            break;
+        case 'r':
+            run = strtod(optarg, NULL);
+            break;
+        case 'M':
+            rp.max_memory = strtoull(optarg, NULL, 10) << 20;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            receive_help(stdout);
+            return 0;
+        default:
+            receive_help(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        receive_help(stderr);
+        return EXIT_USAGE;
+    }
+    if (cert && xmig_tls_config_set_identity(tls, cert, key) < 0) {
+        fprintf(stderr, "xmig migrate-receive: %s\n", xmig_error_message());
+        return EXIT_USAGE;
+    }
+    t = listen ? accept_one(listen, port_file, tls)
+               : xmig_transport_fds(STDIN_FILENO, STDOUT_FILENO, 0);
+    if (!t) {
+        return EXIT_INVALID;
+    }
+    g = xmig_migrate_receive(t, &rp, &st);
+    xmig_transport_free(t);
+    xmig_tls_config_free(tls);
+    if (!g) {
+        fprintf(stderr, "xmig migrate-receive: %s; nothing was kept\n",
+                xmig_error_message());
+        return EXIT_INVALID;
+    }
+    {
+        uint64_t before = xmig_sim_heartbeat(g), after;
+        struct timespec ts = { (time_t)run,
+                               (long)((run - (double)(time_t)run) * 1e9) };
+        nanosleep(&ts, NULL);
+        after = xmig_sim_heartbeat(g);
+        if (json) {
+            print_report("xmig migrate-receive", &st, 1);
+        } else {
+            printf("xmig migrate-receive: received %.1f MiB in %.3f s, %llu "
+                   "pages (%llu zero), TLS %s, %s\n",
+                   (double)st.bytes / 1048576.0, st.total_s,
+                   (unsigned long long)st.pages_sent,
+                   (unsigned long long)st.zero_pages, st.tls_mode,
+                   st.verified ? "RAM and state digest verified"
+                               : "not verified");
+        }
+        if (!json) {
+            printf("xmig migrate-receive: the guest runs here: heartbeat "
+                   "%llu -> %llu in %.1f s\n",
+                   (unsigned long long)before, (unsigned long long)after,
+                   run);
+        }
+        xmig_guest_destroy(g);
+        return after > before || run <= 0 ? 0 : EXIT_INVALID;
+    }
+}

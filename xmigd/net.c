@@ -1,0 +1,148 @@
+/* Sockets and TLS options for the commands that connect or listen. */
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "xmigd/tls_opts.h"
+
+int tls_opt(struct xmig_tls_config *c, int opt, const char *arg,
+            const char **cert, const char **key)
+{
+    enum xmig_tls_mode mode;
+    int rc;
+
+    switch (opt) {
+    case 0x1000:
+        rc = xmig_tls_mode_parse(arg, &mode);
+        rc = rc < 0 ? rc : xmig_tls_config_set_mode(c, mode);
+        break;
+    case 0x1001:
+        *cert = arg;
+        return 1;
+    case 0x1002:
+        *key = arg;
+        return 1;
+    case 0x1003:
+        rc = xmig_tls_config_set_ca(c, arg);
+        break;
+    case 0x1004:
+        rc = xmig_tls_config_add_pin(c, arg);
+        break;
+    case 0x1005:
+        rc = xmig_tls_config_set_peer_name(c, arg);
+        break;
+    case 0x1006:
+        rc = xmig_tls_config_set_insecure(c, 1);
+        break;
+    default:
+        return 0;
+    }
+    return rc < 0 ? -1 : 1;
+}
+
+static int split(const char *cmd, const char *hostport, char *host,
+                 size_t hlen, const char **port)
+{
+    const char *colon = strrchr(hostport, ':');
+    size_t n;
+
+    if (!colon || colon == hostport) {
+        fprintf(stderr, "xmig %s: '%s' is not HOST:PORT\n", cmd, hostport);
+        return -1;
+    }
+    n = (size_t)(colon - hostport);
+    if (hostport[0] == '[' && n >= 2 && hostport[n - 1] == ']') {
+        hostport++;
+        n -= 2;
+    }
+    if (n >= hlen) {
+        fprintf(stderr, "xmig %s: host name too long\n", cmd);
+        return -1;
+    }
+    memcpy(host, hostport, n);
+    host[n] = '\0';
+    *port = colon + 1;
+    return 0;
+}
+
+int net_connect(const char *cmd, const char *hostport)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
+    char host[256];
+    const char *port;
+    int s = -1, rc, err = 0;
+
+    if (split(cmd, hostport, host, sizeof(host), &port) < 0) {
+        return -1;
+    }
+    rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc != 0) {
+        fprintf(stderr, "xmig %s: cannot resolve %s: %s\n", cmd, hostport,
+                gai_strerror(rc));
+        return -1;
+    }
+    for (a = ai; a; a = a->ai_next) {
+        s = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s >= 0 && connect(s, a->ai_addr, a->ai_addrlen) == 0) {
+            break;
+        }
+        err = errno;
+        if (s >= 0) {
+            close(s);
+        }
+        s = -1;
+    }
+    freeaddrinfo(ai);
+    if (s < 0) {
+        fprintf(stderr, "xmig %s: cannot connect to %s: %s (is a receiver "
+                        "listening there?)\n",
+                cmd, hostport, strerror(err));
+    }
+    return s;
+}
+
+int net_listen(const char *cmd, const char *hostport, int *port)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE },
+                    *ai;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char host[256], serv[16];
+    const char *p;
+    int s, one = 1, rc;
+
+    if (split(cmd, hostport, host, sizeof(host), &p) < 0) {
+        return -1;
+    }
+    rc = getaddrinfo(host[0] ? host : NULL, p, &hints, &ai);
+    if (rc != 0) {
+        fprintf(stderr, "xmig %s: cannot resolve %s: %s\n", cmd, hostport,
+                gai_strerror(rc));
+        return -1;
+    }
+    s = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s >= 0) {
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    }
+    if (s < 0 || bind(s, ai->ai_addr, ai->ai_addrlen) < 0 ||
+        listen(s, 16) < 0 ||
+        getsockname(s, (struct sockaddr *)&ss, &sl) < 0) {
+        fprintf(stderr, "xmig %s: cannot listen on %s: %s\n", cmd, hostport,
+                strerror(errno));
+        freeaddrinfo(ai);
+        if (s >= 0) {
+            close(s);
+        }
+        return -1;
+    }
+    freeaddrinfo(ai);
+    getnameinfo((struct sockaddr *)&ss, sl, NULL, 0, serv, sizeof(serv),
+                NI_NUMERICSERV);
+    *port = atoi(serv);
+    return s;
+}

@@ -1,0 +1,38 @@
+/* Command-line TLS options shared by the commands that open connections. */
+#ifndef XMIG_TLS_OPTS_H
+#define XMIG_TLS_OPTS_H
+
+#include <getopt.h>
+
+#include "xmig.h"
+
+/* getopt_long entries; their vals are 0x1000 and up. */
+#define TLS_LONG_OPTIONS                                                     \
+    { "tls", required_argument, NULL, 0x1000 },                              \
+        { "cert", required_argument, NULL, 0x1001 },                         \
+        { "key", required_argument, NULL, 0x1002 },                          \
+        { "ca", required_argument, NULL, 0x1003 },                           \
+        { "pin", required_argument, NULL, 0x1004 },                          \
+        { "name", required_argument, NULL, 0x1005 },                         \
+        { "insecure", no_argument, NULL, 0x1006 }
+
+#define TLS_OPTIONS_HELP                                                     \
+    "  --tls auto|ktls|userspace|none   (default auto)\n"                   \
+    "  --cert FILE --key FILE           this end's certificate and key\n"  \
+    "  --ca FILE                        CA bundle to check the peer\n"      \
+    "  --pin SHA256                     a pinned peer certificate "           \
+    "(repeatable)\n"                                                         \
+    "  --name NAME|IP                   the name the peer's certificate "     \
+    "must carry\n"                                                           \
+    "  --insecure                       do not check the peer (loud)\n"
+
+/* 1: opt was a TLS option (applied), 0: not one, -1: bad value. */
+int tls_opt(struct xmig_tls_config *c, int opt, const char *arg,
+            const char **cert, const char **key);
+
+/* Connect to HOST:PORT ("[v6]:port" too); returns a socket or -1. */
+int net_connect(const char *cmd, const char *hostport);
+/* Listen on HOST:PORT; writes the port chosen (for port 0) to *port. */
+int net_listen(const char *cmd, const char *hostport, int *port);
+
+#endif
