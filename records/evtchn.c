@@ -18,30 +18,36 @@ static int check_binding(const struct xmig_evtchn_port *p, size_t pos)
     switch (p->state) {
     case XMIG_EVTCHN_UNBOUND:
         if (p->remote_port || p->number) {
-            return err_at_pos(pos + 16, "port %u: an unbound port has no "
-                                        "remote port or number", p->port);
+            return err_at_pos(pos + (p->remote_port ? 16 : 20),
+                              "port %u: an unbound port has no remote port "
+                              "or number", p->port);
         }
         break;
     case XMIG_EVTCHN_INTERDOMAIN:
         if (p->remote_port == 0 || p->number) {
-            return err_at_pos(pos + 16, "port %u: an interdomain port needs "
-                                        "a remote port and no number",
-                              p->port);
+            return err_at_pos(pos + (p->remote_port ? 20 : 16),
+                              "port %u: an interdomain port needs a remote "
+                              "port and no number", p->port);
         }
         break;
     case XMIG_EVTCHN_VIRQ:
         if (remote || p->number >= NR_VIRQS) {
-            return err_at_pos(pos + 20, "port %u: VIRQ %u (must be below "
-                                        "%u, with no remote end)", p->port,
-                              p->number, NR_VIRQS);
+            return err_at_pos(pos + (p->remote_domid ? 12
+                                     : p->remote_port ? 16
+                                                      : 20),
+                              "port %u: VIRQ %u (must be below %u, with no "
+                              "remote end)", p->port, p->number, NR_VIRQS);
         }
         break;
     case XMIG_EVTCHN_PIRQ:
     case XMIG_EVTCHN_IPI:
         if (remote || (p->state == XMIG_EVTCHN_IPI && p->number)) {
-            return err_at_pos(pos + 12, "port %u: a %s port has no remote "
-                                        "end%s", p->port,
-                              p->state == XMIG_EVTCHN_IPI ? "IPI" : "PIRQ",
+            return err_at_pos(pos + (p->remote_domid ? 12
+                                     : p->remote_port ? 16
+                                                      : 20),
+                              "port %u: %s port has no remote end%s",
+                              p->port,
+                              p->state == XMIG_EVTCHN_IPI ? "an IPI" : "a PIRQ",
                               p->state == XMIG_EVTCHN_IPI ? " or number"
                                                           : "");
         }
@@ -127,7 +133,8 @@ int rec_evtchn_ports_decode(struct cursor *c, struct xmig_evtchn_ports *p)
                               port.priority);
         }
         if (e[7] || get_le16(e + 14)) {
-            return err_at_pos(pos + 7, "port %u: reserved field is nonzero",
+            return err_at_pos(pos + (e[7] ? 7 : 14), "port %u: reserved "
+                                                     "field is nonzero",
                               port.port);
         }
         if (port.vcpu >= REC_MAX_VCPUS) {

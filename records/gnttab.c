@@ -125,10 +125,14 @@ static int check_entry(uint32_t version, const uint8_t *e, size_t pos,
                           g->ref);
     }
     if (type == GTF_TRANSITIVE) {
-        if (g->trans_domid >= REC_DOMID_FIRST_RESERVED || get_le16(e + 14) ||
-            get_le32(e + 20)) {
-            return err_at_pos(pos + 12, "ref %u: transitive grant with a "
-                                        "reserved domid or nonzero padding",
+        if (g->trans_domid >= REC_DOMID_FIRST_RESERVED) {
+            return err_at_pos(pos + 12, "ref %u: transitive grant names "
+                                        "reserved domid 0x%x", g->ref,
+                              g->trans_domid);
+        }
+        if (get_le16(e + 14) || get_le32(e + 20)) {
+            return err_at_pos(pos + (get_le16(e + 14) ? 14 : 20),
+                              "ref %u: transitive grant padding is nonzero",
                               g->ref);
         }
         return 0;
@@ -224,6 +228,29 @@ int rec_grant_table_decode(struct cursor *c, struct xmig_grant_table *g)
     return 0;
 }
 
+/* Fields the chosen layout cannot hold are refused, never dropped. */
+static int entry_fits(uint32_t version, const struct xmig_grant_entry *g)
+{
+    int transitive = (g->flags & GTF_TYPE_MASK) == GTF_TRANSITIVE;
+
+    if (version == 1 && (g->frame > UINT32_MAX || g->status || g->page_off ||
+                         g->length || g->trans_domid || g->trans_gref)) {
+        return err_set(XMIG_ERR_USAGE, 0, "ref %u: a v1 entry holds a 32-bit "
+                       "frame and no status, sub-page or transitive fields",
+                       g->ref);
+    }
+    if (version == 2 && transitive && (g->frame || g->page_off || g->length)) {
+        return err_set(XMIG_ERR_USAGE, 0, "ref %u: a transitive entry has no "
+                       "frame or sub-page", g->ref);
+    }
+    if (version == 2 && !transitive && !(g->flags & GTF_SUB_PAGE) &&
+        (g->page_off || g->length || g->trans_domid || g->trans_gref)) {
+        return err_set(XMIG_ERR_USAGE, 0, "ref %u: a full-page entry has no "
+                       "sub-page or transitive fields", g->ref);
+    }
+    return 0;
+}
+
 static int put_entry(struct cursor *c, uint32_t version,
                      const struct xmig_grant_entry *g)
 {
@@ -273,6 +300,9 @@ int rec_grant_table_encode(struct cursor *c, uint32_t version,
         }
     }
     for (uint32_t i = 0; i < n; i++) {
+        if (entry_fits(version, &e[i]) < 0) {
+            return -1;
+        }
         if (put_entry(c, version, &e[i]) < 0) {
             return err_set(XMIG_ERR_USAGE, 0, "no room for grant entries");
         }

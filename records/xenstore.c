@@ -158,10 +158,14 @@ int rec_xs_nodes_decode(const struct rec_ctx *ctx, struct cursor *c,
     if (reserved) {
         return err_at_pos(4, "reserved field is nonzero");
     }
-    if (l->count == 0 || l->count > XS_MAX_NODES) {
-        return err_at_pos(0, "%u nodes: the domain's home is always there, "
-                             "and xmig takes at most %u", l->count,
-                          XS_MAX_NODES);
+    if (l->count == 0) {
+        return err_at_pos(0, "0 nodes: the domain's home is always there");
+    }
+    if (l->count > XS_MAX_NODES) {
+        err_at_pos(0, "%u nodes; xmig takes at most %u", l->count,
+                   XS_MAX_NODES);
+        err_recategorise(XMIG_ERR_LIMIT);
+        return -1;
     }
     l->data = cursor_here(c);
     l->len = (uint32_t)cursor_left(c);
@@ -181,8 +185,9 @@ int rec_xs_nodes_decode(const struct rec_ctx *ctx, struct cursor *c,
                                   "header", i, l->count);
         }
         if (conn || tx || access) {
-            return err_at_pos(at, "node %u: conn-id, tx-id and access must "
-                                  "be zero (committed nodes only)", i);
+            return err_at_pos(at + (conn ? 0 : tx ? 4 : 12),
+                              "node %u: conn-id, tx-id and access must be "
+                              "zero (committed nodes only)", i);
         }
         plen = path_len;
         vlen = value_len;
@@ -259,8 +264,10 @@ int rec_xs_watches_decode(struct cursor *c, struct xmig_xs_list *l)
         return err_at_pos(4, "reserved field is nonzero");
     }
     if (l->count > XS_MAX_WATCHES) {
-        return err_at_pos(0, "%u watches; xmig takes at most %u", l->count,
-                          XS_MAX_WATCHES);
+        err_at_pos(0, "%u watches; xmig takes at most %u", l->count,
+                   XS_MAX_WATCHES);
+        err_recategorise(XMIG_ERR_LIMIT);
+        return -1;
     }
     l->data = cursor_here(c);
     l->len = (uint32_t)cursor_left(c);

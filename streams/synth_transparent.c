@@ -104,7 +104,8 @@ void synth_transparent_state(const struct synth_opts *o,
     int fifo = o->transparent == 2;
 
     memset(st, 0, sizeof(*st));
-    st->domid = SYNTH_DOMID;
+    /* A bare libxc image carries no domid (only libxl's declaration). */
+    st->domid = o->format != XMIG_FORMAT_LIBXC ? SYNTH_DOMID : 0;
     st->flags = XMIG_TRANSPARENT_EVTCHN | XMIG_TRANSPARENT_GNTTAB;
     if (o->format != XMIG_FORMAT_LIBXC) {
         st->flags |= XMIG_TRANSPARENT_XENSTORE;

@@ -186,6 +186,8 @@ static int write_record(struct xmig_writer *w, enum xmig_layer layer,
 {
     int libxc = layer == XMIG_LAYER_LIBXC;
     struct xmig_record rec = { 0 };
+    struct libxc_order xo;
+    struct libxl_order lo;
     uint8_t head[REC_HEADER_SIZE];
     struct cursor c;
     struct iovec iov[3];
@@ -211,14 +213,20 @@ static int write_record(struct xmig_writer *w, enum xmig_layer layer,
     c = cursor_ro(body, len);
     rec.kind = XMIG_ITEM_RECORD;
     rec.layer = layer;
-    if ((libxc ? libxc_order_record(&w->xo, &w->ctx, type, known)
-               : libxl_order_record(&w->lo, &w->ctx, type, known)) < 0) {
+    /* Check order on copies: a refused record must leave no trace, so a
+     * corrected retry is judged as if the refused one never was. */
+    xo = w->xo;
+    lo = w->lo;
+    if ((libxc ? libxc_order_record(&xo, &w->ctx, type, known)
+               : libxl_order_record(&lo, &w->ctx, type, known)) < 0) {
         goto invalid;
     }
     if ((libxc ? rec_libxc_decode(&w->ctx, &c, &rec)
                : rec_libxl_decode(&w->ctx, &c, &rec)) < 0) {
         goto invalid;
     }
+    w->xo = xo;
+    w->lo = lo;
     rec_ctx_note(&w->ctx, &rec);
     c = cursor_ro(head, sizeof(head));
     (void)!rec_header_encode(&c, type, len);
@@ -307,6 +315,7 @@ int xmig_writer_page_data(struct xmig_writer *w, uint32_t count,
 {
     size_t head_len, body_len, n = 0;
     uint32_t data_pages = 0;
+    struct libxc_order xo;
     struct cursor c;
 
     if (need_layer(w, W_LIBXC, "PAGE_DATA") < 0) {
@@ -332,7 +341,8 @@ int xmig_writer_page_data(struct xmig_writer *w, uint32_t count,
         return err_set(XMIG_ERR_LIMIT, 0, "PAGE_DATA of %zu octets is over "
                        "the %u a record may hold", body_len, REC_MAX_BODY);
     }
-    if (libxc_order_record(&w->xo, &w->ctx, XMIG_LIBXC_PAGE_DATA, 1) < 0) {
+    xo = w->xo;
+    if (libxc_order_record(&xo, &w->ctx, XMIG_LIBXC_PAGE_DATA, 1) < 0) {
         err_in_record(XMIG_LAYER_LIBXC, XMIG_LIBXC_PAGE_DATA, "PAGE_DATA");
         return -1;
     }
@@ -344,6 +354,7 @@ int xmig_writer_page_data(struct xmig_writer *w, uint32_t count,
     if (rec_page_data_encode_head(&c, count, pfn_words) < 0) {
         return -1;
     }
+    w->xo = xo;
     w->iov[n++] = (struct iovec){ w->scratch, head_len };
     for (uint32_t i = 0; i < count; i++) {
         struct iovec *last = &w->iov[n - 1];
@@ -516,13 +527,26 @@ static int body_fits(struct xmig_writer *w, size_t size, const char *what)
     return scratch_reserve(w, size);
 }
 
+/* A count with no array behind it is a caller's bug, not a crash. */
+static int have(const void *array, uint32_t n, const char *what)
+{
+    if (n && !array) {
+        return err_set(XMIG_ERR_USAGE, EINVAL, "%u %s but no array", n, what);
+    }
+    return 0;
+}
+
 static int write_evtchn(struct xmig_writer *w,
                         const struct xmig_transparent_state *s)
 {
-    size_t size = 16 + (size_t)s->nports * REC_EVTCHN_PORT_SIZE;
+    size_t size;
     struct cursor c;
 
-    if (body_fits(w, size, "EVTCHN_PORTS") < 0) {
+    size = 16 + (size_t)s->nports * REC_EVTCHN_PORT_SIZE;
+    if (body_fits(w, size, "EVTCHN_PORTS") < 0 ||
+        have(s->ports, s->nports, "event channel ports") < 0 ||
+        have(s->fifo_vcpus, s->nfifo_vcpus, "FIFO vCPUs") < 0 ||
+        have(s->fifo_array_gfns, s->nfifo_array, "FIFO array pages") < 0) {
         return -1;
     }
     c = cursor_ro(w->scratch, size);
@@ -555,10 +579,22 @@ static int write_gnttab(struct xmig_writer *w,
     size_t size;
     struct cursor c;
 
-    if ((s->gnt_version != 1 && s->gnt_version != 2) ||
-        s->gnt_nr_frames > REC_GNT_MAX_FRAMES) {
-        return err_set(XMIG_ERR_USAGE, 0, "grant table version %u with %u "
-                       "frames", s->gnt_version, s->gnt_nr_frames);
+    if (s->gnt_version != 1 && s->gnt_version != 2) {
+        return err_set(XMIG_ERR_USAGE, 0, "grant table version %u is not 1 "
+                       "or 2", s->gnt_version);
+    }
+    if (s->gnt_nr_frames == 0 || s->gnt_nr_frames > REC_GNT_MAX_FRAMES) {
+        return err_set(XMIG_ERR_USAGE, 0, "grant table of %u frames: 1 to %u",
+                       s->gnt_nr_frames, REC_GNT_MAX_FRAMES);
+    }
+    if (have(s->gnt_frame_gfns, s->gnt_nr_frames, "grant frames") < 0 ||
+        have(s->gnt_status_gfns,
+             s->gnt_version == 2 ? rec_gnt_status_frames(s->gnt_nr_frames)
+                                 : 0,
+             "grant status frames") < 0 ||
+        have(s->grants, s->ngrants, "grant entries") < 0 ||
+        have(s->maps, s->nmaps, "grant mappings") < 0) {
+        return -1;
     }
     size = rec_grant_table_size(s->gnt_version, s->gnt_nr_frames, s->ngrants);
     if (body_fits(w, size, "GRANT_TABLE") < 0) {
@@ -605,6 +641,24 @@ int xmig_writer_transparent_libxl(struct xmig_writer *w,
 
     if (!(s->flags & XMIG_TRANSPARENT_XENSTORE)) {
         return 0;
+    }
+    if (have(s->nodes, s->nnodes, "xenstore nodes") < 0 ||
+        have(s->watches, s->nwatches, "xenstore watches") < 0) {
+        return -1;
+    }
+    for (uint32_t i = 0; i < s->nnodes; i++) {
+        if (!s->nodes[i].path || have(s->nodes[i].value, s->nodes[i].value_len,
+                                      "value octets") < 0 ||
+            have(s->nodes[i].perms, s->nodes[i].nperms, "permissions") < 0) {
+            return err_set(XMIG_ERR_USAGE, EINVAL, "xenstore node %u lacks "
+                           "its path, value or permissions", i);
+        }
+    }
+    for (uint32_t i = 0; i < s->nwatches; i++) {
+        if (!s->watches[i].path || !s->watches[i].token) {
+            return err_set(XMIG_ERR_USAGE, EINVAL, "xenstore watch %u lacks "
+                           "its path or token", i);
+        }
     }
     for (uint32_t i = 0; i < s->nnodes; i++) {
         size += rec_xs_node_size(&s->nodes[i]);

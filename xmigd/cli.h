@@ -17,6 +17,13 @@ int sample_main(int argc, char **argv);
 int tls_info_main(int argc, char **argv);
 int migrate_main(int argc, char **argv);
 int migrate_receive_main(int argc, char **argv);
+int list_main(int argc, char **argv);
+int create_main(int argc, char **argv);
+int destroy_main(int argc, char **argv);
+int cancel_main(int argc, char **argv);
+int status_main(int argc, char **argv);
+int migrate_via_daemon(const char *control, const char *guest,
+                       const char *dest, const char *extra, int json);
 
 /* "-" is standard input.  Returns a transport owning the fd, or NULL with a
  * message printed. */

@@ -64,7 +64,8 @@ static void migrate_help(FILE *out)
 {
     fprintf(out,
             "usage: xmig migrate [options] DOM HOST:PORT\n"
-            "  DOM: 'sim' starts a simulated guest here and moves it\n"
+            "  DOM: a guest of the local xmigd (--control PATH), or 'sim':\n"
+            "       start a simulated guest in this process and move it\n"
             "  --downtime MS        downtime target (default 300)\n"
             "  --bandwidth MIB/S    cap the stream's bandwidth\n"
             "  --max-iters N        pause after N rounds (default 30)\n"
@@ -111,10 +112,12 @@ int migrate_main(int argc, char **argv)
         { "sim-domid", required_argument, NULL, 'D' },
         { "sim-fill", required_argument, NULL, 'F' },
         { "warmup", required_argument, NULL, 'w' },
+        { "control", required_argument, NULL, 'c' },
         { "help", no_argument, NULL, 'h' },
         TLS_LONG_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
+    const char *control = NULL, *tls_mode = NULL;
     struct xmig_sim_config sc = { 512ull << 20, 2, XMIG_SIM_MIXED, 0, 11, 1,
                                   50 };
     struct xmig_migrate_params p;
@@ -134,6 +137,9 @@ int migrate_main(int argc, char **argv)
         if (r < 0) {
             fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
             return EXIT_USAGE;
+        }
+        if (opt == 0x1000) {
+            tls_mode = optarg;
         }
         if (r) {
             continue;
@@ -187,6 +193,9 @@ int migrate_main(int argc, char **argv)
         case 'F':
             sc.fill_percent = (unsigned)strtoul(optarg, NULL, 10);
             break;
+        case 'c':
+            control = optarg;
+            break;
         case 'h':
             migrate_help(stdout);
             return 0;
@@ -195,10 +204,26 @@ int migrate_main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (optind != argc - 2 || strcmp(argv[optind], "sim") != 0 ||
-        p.downtime_ms == 0 || p.max_iters == 0) {
+    if (optind != argc - 2 || p.downtime_ms == 0 || p.max_iters == 0) {
         migrate_help(stderr);
         return EXIT_USAGE;
+    }
+    if (strcmp(argv[optind], "sim") != 0) {
+        /* A guest xmigd keeps: the daemon migrates it, with its own TLS
+         * identity; we ask and follow. */
+        char extra[512];
+        snprintf(extra, sizeof(extra),
+                 ", \"downtime_ms\": %u, \"bandwidth_mib\": %llu, "
+                 "\"max_iters\": %u, \"auto_converge\": %s, "
+                 "\"transparent\": %s, \"verify\": %s%s%s%s",
+                 p.downtime_ms, (unsigned long long)(p.bandwidth >> 20),
+                 p.max_iters, p.auto_converge ? "true" : "false",
+                 p.transparent ? "true" : "false",
+                 p.verify ? "true" : "false", tls_mode ? ", \"tls\": \"" : "",
+                 tls_mode ? tls_mode : "", tls_mode ? "\"" : "");
+        xmig_tls_config_free(tls);
+        return migrate_via_daemon(control, argv[optind], argv[optind + 1],
+                                  extra, rep.json);
     }
     if (cert && xmig_tls_config_set_identity(tls, cert, key) < 0) {
         fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());

@@ -10,7 +10,12 @@ static const struct subcommand {
     int (*main)(int argc, char **argv);
     const char *summary;
 } subcommands[] = {
+    { "create", create_main, "start a sim guest in xmigd" },
+    { "list", list_main, "list xmigd's guests" },
     { "migrate", migrate_main, "live-migrate a guest to a receiver" },
+    { "status", status_main, "show xmigd's migrations and progress" },
+    { "cancel", cancel_main, "cancel one of xmigd's migrations" },
+    { "destroy", destroy_main, "stop one of xmigd's guests" },
     { "migrate-receive", migrate_receive_main,
       "receive a live migration and run the guest" },
     { "verify", verify_main, "check a stream against the Xen specs" },

@@ -1,0 +1,294 @@
+/*
+ * xmigd's migrations: outgoing ones in a thread each (at most
+ * max_parallel_per_link at a time to one destination: parallel migrations
+ * over one link starve each other), incoming ones accepted on the TLS port.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xmigd/daemon.h"
+#include "xmigd/tls_opts.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct job {
+    struct daemon *d;
+    struct d_migration *m;
+};
+
+static void on_round(void *user, const struct xmig_iteration_stats *r)
+{
+    struct job *j = user;
+
+    pthread_mutex_lock(&j->d->lock);
+    j->m->last = *r;
+    pthread_mutex_unlock(&j->d->lock);
+}
+
+static int running_to(struct daemon *d, const char *dest)
+{
+    int n = 0;
+
+    for (int i = 0; i < D_MAX_MIGRATIONS; i++) {
+        n += d->migs[i].state == M_RUNNING &&
+             strcmp(d->migs[i].destination, dest) == 0;
+    }
+    return n;
+}
+
+/* The host part of HOST:PORT, for the certificate name check. */
+static void host_of(const char *dest, char *out, size_t len)
+{
+    const char *colon = strrchr(dest, ':');
+    size_t n = colon ? (size_t)(colon - dest) : strlen(dest);
+
+    if (dest[0] == '[' && n >= 2) {
+        dest++;
+        n -= 2;
+    }
+    snprintf(out, len, "%.*s", (int)n, dest);
+}
+
+static void finish(struct daemon *d, struct d_migration *m,
+                   struct d_guest *dg, int rc)
+{
+    pthread_mutex_lock(&d->lock);
+    if (rc == 0) {
+        m->state = M_DONE;
+        d_log(d, 0, "migration %d: %s moved to %s in %.2f s, downtime "
+              "%.1f ms", m->id, m->guest, m->destination, m->stats.total_s,
+              m->stats.downtime_ms);
+        xmig_guest_destroy(dg->g);
+        dg->state = G_FREE;
+    } else {
+        m->state = m->cancel ? M_CANCELLED : M_FAILED;
+        d_log(d, 1, "migration %d of %s to %s: %s", m->id, m->guest,
+              m->destination, m->error);
+        dg->state = G_RUNNING;
+    }
+    pthread_cond_broadcast(&d->link_cv);
+    pthread_mutex_unlock(&d->lock);
+}
+
+static void *outgoing_main(void *arg)
+{
+    struct job *j = arg;
+    struct daemon *d = j->d;
+    struct d_migration *m = j->m;
+    struct d_guest *dg;
+    struct xmig_tls_config *tls;
+    struct xmig_transport *t = NULL;
+    char host[256];
+    int s, rc = -1;
+
+    pthread_mutex_lock(&d->lock);
+    while (!m->cancel && !d->stopping &&
+           running_to(d, m->destination) >= d->cfg.max_parallel) {
+        pthread_cond_wait(&d->link_cv, &d->lock);
+    }
+    m->state = M_RUNNING;
+    m->started = now_s();
+    dg = d_guest_find(d, m->guest);
+    pthread_mutex_unlock(&d->lock);
+    host_of(m->destination, host, sizeof(host));
+    tls = d_tls_config(&d->cfg, m->tls,
+                       d->cfg.peer_name[0] ? d->cfg.peer_name : host);
+    if (m->cancel || d->stopping) {
+        snprintf(m->error, sizeof(m->error), "cancelled before it started");
+    } else if (!tls) {
+        snprintf(m->error, sizeof(m->error), "TLS setup: %s",
+                 xmig_error_message());
+    } else if ((s = net_connect("xmigd", m->destination)) < 0) {
+        snprintf(m->error, sizeof(m->error), "cannot connect to %s",
+                 m->destination);
+    } else if (!(t = xmig_transport_tls_client(s, tls))) {
+        snprintf(m->error, sizeof(m->error), "%s", xmig_error_message());
+    } else {
+        m->params.progress = on_round;
+        m->params.user_data = j;
+        m->params.cancel = &m->cancel;
+        rc = xmig_migrate_send(dg->g, t, &m->params, &m->stats);
+        if (rc < 0) {
+            snprintf(m->error, sizeof(m->error), "%s", xmig_error_message());
+        }
+    }
+    xmig_transport_free(t);
+    xmig_tls_config_free(tls);
+    finish(d, m, dg, rc);
+    free(j);
+    return NULL;
+}
+
+int d_migrate_start(struct daemon *d, const char *guest, const char *dest,
+                    const struct xmig_migrate_params *p, const char *tls,
+                    char *err, size_t errlen)
+{
+    struct d_migration *m = NULL;
+    struct d_guest *dg;
+    struct job *j;
+    int id;
+
+    pthread_mutex_lock(&d->lock);
+    dg = d_guest_find(d, guest);
+    if (!dg) {
+        snprintf(err, errlen, "no guest named '%s' here", guest);
+    } else if (dg->state != G_RUNNING) {
+        snprintf(err, errlen, "guest '%s' is already migrating", guest);
+    } else if (d->stopping) {
+        snprintf(err, errlen, "xmigd is shutting down");
+    } else {
+        for (int i = 0; i < D_MAX_MIGRATIONS && !m; i++) {
+            int k = (d->next_mig + i) % D_MAX_MIGRATIONS;
+            if (d->migs[k].state == M_FREE || (d->migs[k].joined &&
+                                               d->migs[k].state >= M_DONE)) {
+                m = &d->migs[k];
+            }
+        }
+        if (!m) {
+            snprintf(err, errlen, "too many migrations");
+        }
+    }
+    if (!m) {
+        pthread_mutex_unlock(&d->lock);
+        return -1;
+    }
+    memset(m, 0, sizeof(*m));
+    m->id = id = ++d->next_mig;
+    m->state = M_QUEUED;
+    snprintf(m->guest, sizeof(m->guest), "%s", guest);
+    snprintf(m->destination, sizeof(m->destination), "%s", dest);
+    snprintf(m->tls, sizeof(m->tls), "%s", tls ? tls : "");
+    m->params = *p;
+    m->params.name = m->guest;   /* p->name belongs to the request */
+    dg->state = G_MIGRATING;
+    j = malloc(sizeof(*j));
+    if (!j || pthread_create(&m->thread, NULL, outgoing_main, j) != 0) {
+        free(j);
+        m->state = M_FAILED;
+        m->joined = 1;
+        dg->state = G_RUNNING;
+        snprintf(err, errlen, "cannot start the migration thread");
+        pthread_mutex_unlock(&d->lock);
+        return -1;
+    }
+    j->d = d;
+    j->m = m;
+    pthread_mutex_unlock(&d->lock);
+    return id;
+}
+
+/* ---- incoming ------------------------------------------------------ */
+
+struct inbound {
+    struct daemon *d;
+    int fd;
+};
+
+static void *inbound_main(void *arg)
+{
+    struct inbound *in = arg;
+    struct daemon *d = in->d;
+    struct xmig_receive_params rp = { d->cfg.max_memory_mib << 20, 0 };
+    struct xmig_migrate_stats st;
+    struct xmig_tls_config *tls = d_tls_config(&d->cfg, "", d->cfg.peer_name);
+    struct xmig_transport *t = tls ? xmig_transport_tls_server(in->fd, tls)
+                                   : NULL;
+    struct xmig_guest *g = NULL;
+    char name[64];
+
+    if (!t) {
+        d_log(d, 1, "incoming migration refused: %s", xmig_error_message());
+        if (!tls) {
+            close(in->fd);
+        }
+    } else {
+        g = xmig_migrate_receive(t, &rp, &st);
+        if (!g) {
+            d_log(d, 1, "incoming migration failed, nothing kept: %s",
+                  xmig_error_message());
+        }
+    }
+    if (g) {
+        pthread_mutex_lock(&d->lock);
+        snprintf(name, sizeof(name), "%s", st.guest_name[0] ? st.guest_name
+                                                             : "received");
+        if (d_guest_find(d, name)) {
+            snprintf(name + strlen(name) / 2, sizeof(name) - strlen(name) / 2,
+                     "-%d", d->next_mig + 1000);
+        }
+        if (!d_guest_add(d, name, g)) {
+            xmig_guest_destroy(g);
+            d_log(d, 1, "no room in the guest table for %s", name);
+        } else {
+            d_guest_find(d, name)->memory_mib = st.guest_pages / 256;
+            snprintf(d_guest_find(d, name)->origin, 32, "received");
+            d_log(d, 0, "received %s: %.1f MiB in %.2f s, %s", name,
+                  (double)st.bytes / 1048576.0, st.total_s,
+                  st.verified ? "verified" : "not verified");
+        }
+        pthread_mutex_unlock(&d->lock);
+    }
+    xmig_transport_free(t);
+    xmig_tls_config_free(tls);
+    free(in);
+    return NULL;
+}
+
+void *d_incoming_main(void *arg)
+{
+    struct daemon *d = arg;
+
+    while (!d->stopping) {
+        int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        struct inbound *in;
+        pthread_t th;
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) {
+                continue;
+            }
+            break;   /* the listener was shut down */
+        }
+        in = malloc(sizeof(*in));
+        if (!in) {
+            close(fd);
+            continue;
+        }
+        in->d = d;
+        in->fd = fd;
+        if (pthread_create(&th, NULL, inbound_main, in) != 0) {
+            close(fd);
+            free(in);
+            continue;
+        }
+        pthread_detach(th);
+    }
+    return NULL;
+}
+
+/* SIGTERM: cancel what is in flight (each source guest runs on here),
+ * and wait for the migration threads. */
+void d_migrations_stop(struct daemon *d)
+{
+    pthread_mutex_lock(&d->lock);
+    for (int i = 0; i < D_MAX_MIGRATIONS; i++) {
+        d->migs[i].cancel = 1;
+    }
+    pthread_cond_broadcast(&d->link_cv);
+    pthread_mutex_unlock(&d->lock);
+    for (int i = 0; i < D_MAX_MIGRATIONS; i++) {
+        if (d->migs[i].state != M_FREE && !d->migs[i].joined) {
+            pthread_join(d->migs[i].thread, NULL);
+            d->migs[i].joined = 1;
+        }
+    }
+}

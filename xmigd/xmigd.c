@@ -1,0 +1,171 @@
+/*
+ * xmigd: the per-host migration daemon.
+ *   xmigd [-c CONFIG] [--listen HOST:PORT] [--control PATH] [--port-file F]
+ * SIGTERM or SIGINT: stop accepting, cancel migrations in flight (their
+ * guests run on here), stop the guests, exit 0.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "xmigd/daemon.h"
+#include "xmigd/tls_opts.h"
+
+static struct daemon daemon_state;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    daemon_state.stopping = 1;
+}
+
+static int control_socket(struct daemon *d)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    char dir[256], *slash;
+    int s;
+
+    if (strlen(d->cfg.control) >= sizeof(a.sun_path)) {
+        fprintf(stderr, "xmigd: control path too long\n");
+        return -1;
+    }
+    snprintf(dir, sizeof(dir), "%s", d->cfg.control);
+    slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        (void)mkdir(dir, 0700);
+    }
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", d->cfg.control);
+    unlink(a.sun_path);
+    s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+        chmod(a.sun_path, 0600) < 0 || listen(s, 16) < 0) {
+        fprintf(stderr, "xmigd: control socket %s: %s\n", d->cfg.control,
+                strerror(errno));
+        if (s >= 0) {
+            close(s);
+        }
+        return -1;
+    }
+    return s;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: xmigd [-c CONFIG] [--listen HOST:PORT] "
+               "[--control PATH] [--port-file FILE]\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "listen", required_argument, NULL, 'l' },
+        { "control", required_argument, NULL, 'C' },
+        { "port-file", required_argument, NULL, 'P' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct daemon *d = &daemon_state;
+    const char *config = NULL, *listen = NULL, *control = NULL, *pf = NULL;
+    pthread_t in_th, ctl_th;
+    struct sigaction sa;
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            config = optarg;
+            break;
+        case 'l':
+            listen = optarg;
+            break;
+        case 'C':
+            control = optarg;
+            break;
+        case 'P':
+            pf = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc ||
+        d_config_load(&d->cfg, config ? config
+                                      : (access("/etc/xmig/xmigd.conf", R_OK)
+                                                 == 0
+                                             ? "/etc/xmig/xmigd.conf"
+                                             : NULL)) < 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (listen) {
+        snprintf(d->cfg.listen, sizeof(d->cfg.listen), "%s", listen);
+    }
+    if (control) {
+        snprintf(d->cfg.control, sizeof(d->cfg.control), "%s", control);
+    }
+    if (d->cfg.syslog) {
+        openlog("xmigd", LOG_PID, LOG_DAEMON);
+    }
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_cond_init(&d->link_cv, NULL);
+    d->listen_fd = net_listen("xmigd", d->cfg.listen, &d->listen_port);
+    d->control_fd = d->listen_fd < 0 ? -1 : control_socket(d);
+    if (d->control_fd < 0) {
+        return 1;
+    }
+    if (pf) {
+        FILE *f = fopen(pf, "w");
+        if (!f || fprintf(f, "%d\n", d->listen_port) < 0 || fclose(f) != 0) {
+            fprintf(stderr, "xmigd: %s: %s\n", pf, strerror(errno));
+            return 1;
+        }
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (pthread_create(&in_th, NULL, d_incoming_main, d) != 0 ||
+        pthread_create(&ctl_th, NULL, d_control_main, d) != 0) {
+        fprintf(stderr, "xmigd: cannot start threads\n");
+        return 1;
+    }
+    d_log(d, 0, "listening for migrations on port %d, control socket %s, "
+          "TLS %s", d->listen_port, d->cfg.control, d->cfg.tls);
+    while (!d->stopping) {
+        pause();
+    }
+    d_log(d, 0, "stopping: cancelling migrations in flight");
+    shutdown(d->listen_fd, SHUT_RDWR);
+    shutdown(d->control_fd, SHUT_RDWR);
+    close(d->listen_fd);
+    close(d->control_fd);
+    pthread_join(in_th, NULL);
+    pthread_join(ctl_th, NULL);
+    d_migrations_stop(d);
+    pthread_mutex_lock(&d->lock);
+    for (int i = 0; i < D_MAX_GUESTS; i++) {
+        if (d->guests[i].state != G_FREE) {
+            xmig_guest_destroy(d->guests[i].g);
+            d->guests[i].state = G_FREE;
+        }
+    }
+    pthread_mutex_unlock(&d->lock);
+    unlink(d->cfg.control);
+    d_log(d, 0, "stopped");
+    return 0;
+}
