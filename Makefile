@@ -29,7 +29,8 @@ LIB_SRCS := common/error.c common/log.c \
 	backends/sim/sim_state.c backends/sim/sim_backend.c
 CLI_SRCS := xmigd/xmig.c xmigd/cmd_verify.c xmigd/cmd_dump.c \
 	xmigd/dump_transparent.c xmigd/cmd_sample.c xmigd/cmd_tls_info.c \
-	xmigd/cmd_migrate.c xmigd/net.c xmigd/cmd_ctl.c xmigd/json_flat.c
+	xmigd/cmd_migrate.c xmigd/net.c xmigd/cmd_ctl.c xmigd/json_flat.c \
+	xmigd/cmd_save.c xmigd/atomic_file.c
 TEST_NAMES := test_cursor test_records test_negative test_streams \
 	test_writer test_errors test_transparent
 TEST_SUPPORT := tests/support.c
@@ -49,7 +50,7 @@ FUZZ_BINS := $(FUZZ_NAMES:%=$(O)/fuzz/%)
 
 XMIGD_SRCS := xmigd/xmigd.c xmigd/daemon_config.c xmigd/daemon_guests.c \
 	xmigd/daemon_migrate.c xmigd/daemon_control.c xmigd/json_flat.c \
-	xmigd/net.c
+	xmigd/net.c xmigd/cmd_save.c xmigd/atomic_file.c xmigd/cmd_ctl.c
 XMIGD_OBJS := $(XMIGD_SRCS:%.c=$(O)/%.o)
 
 all: libxmig.a $(SONAME) xmig bin/xmigd

@@ -362,6 +362,7 @@ struct xmig_migrate_stats {
     char tls_mode[16];
     char stop_reason[64];       /* why pre-copy stopped */
     int verified;               /* the destination proved its copy equal */
+    char guest_name[64];        /* from the stream's domain config */
     uint32_t nrounds;
     struct xmig_iteration_stats rounds[XMIG_MAX_ITER_STATS];
 };
@@ -380,8 +381,12 @@ struct xmig_migrate_params {
                                  * xenstore) */
     int verify;                 /* VERIFY: re-send all memory for checking */
     int digest;                 /* add a DIGEST record (xmig peers only) */
+    const char *name;           /* the guest's name in the domain config */
     xmig_progress_fn progress;
     void *user_data;
+    /* Set *cancel nonzero (from any thread) to stop the migration; before
+     * the destination has the go-ahead, the guest then runs on here. */
+    volatile int *cancel;
 };
 
 void xmig_migrate_params_init(struct xmig_migrate_params *p);
@@ -403,6 +408,18 @@ struct xmig_receive_params {
 struct xmig_guest *xmig_migrate_receive(struct xmig_transport *t,
                                         const struct xmig_receive_params *p,
                                         struct xmig_migrate_stats *stats);
+
+/* Save g to t (an xl save file): paused from the start, every page once,
+ * no handshake.  0: g is left paused (resume or destroy it); -1: g runs
+ * on.  Leave p->digest and p->transparent off for files xl can restore. */
+int xmig_guest_save(struct xmig_guest *g, struct xmig_transport *t,
+                    const struct xmig_migrate_params *p,
+                    struct xmig_migrate_stats *stats);
+
+/* Restore a guest from a saved stream and run it. */
+struct xmig_guest *xmig_guest_restore(struct xmig_transport *t,
+                                      const struct xmig_receive_params *p,
+                                      struct xmig_migrate_stats *stats);
 
 /* The statistics as one JSON object. */
 int xmig_migrate_stats_json(const struct xmig_migrate_stats *st, char *buf,

@@ -29,6 +29,7 @@ struct receiver {
     int verify, have_digest;
     uint8_t digest[32];
     uint64_t pages, zero_pages, verify_mismatches;
+    char name[64];
 };
 
 static double now_s(void)
@@ -57,10 +58,28 @@ static int config_memkb(const struct xmig_xl_header *h, uint64_t *kb)
     return 0;
 }
 
+/* c_info.name, when the config has a plain one. */
+static void config_name(const struct xmig_xl_header *h, char *out, size_t len)
+{
+    const char *p = h->config ? strstr((const char *)h->config, "\"name\"")
+                              : NULL;
+    size_t n;
+
+    if (!p || !(p = strchr(p + 6, '"'))) {
+        return;
+    }
+    n = strspn(p + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789-_.");
+    if (p[1 + n] == '"' && n > 0 && n < len) {
+        snprintf(out, len, "%.*s", (int)n, p + 1);
+    }
+}
+
 static int on_xl_header(struct receiver *r, const struct xmig_record *rec)
 {
     uint64_t kb = 0;
 
+    config_name(&rec->u.xl, r->name, sizeof(r->name));
     if (config_memkb(&rec->u.xl, &kb) < 0) {
         return -1;
     }
@@ -266,9 +285,29 @@ static void free_state(struct receiver *r)
     xmig_transparent_state_free(r->pv);
 }
 
+static struct xmig_guest *receive(struct xmig_transport *t,
+                                  const struct xmig_receive_params *p,
+                                  struct xmig_migrate_stats *stats,
+                                  int session);
+
 struct xmig_guest *xmig_migrate_receive(struct xmig_transport *t,
                                         const struct xmig_receive_params *p,
                                         struct xmig_migrate_stats *stats)
+{
+    return receive(t, p, stats, 1);
+}
+
+struct xmig_guest *xmig_guest_restore(struct xmig_transport *t,
+                                      const struct xmig_receive_params *p,
+                                      struct xmig_migrate_stats *stats)
+{
+    return receive(t, p, stats, 0);
+}
+
+static struct xmig_guest *receive(struct xmig_transport *t,
+                                  const struct xmig_receive_params *p,
+                                  struct xmig_migrate_stats *stats,
+                                  int session)
 {
     struct receiver r;
     struct xmig_reader *reader = NULL;
@@ -285,24 +324,33 @@ struct xmig_guest *xmig_migrate_receive(struct xmig_transport *t,
     xmig_transport_tls_info(t, &tls);
     snprintf(stats->tls_mode, sizeof(stats->tls_mode), "%s",
              xmig_tls_mode_name(tls.mode));
-    if (!r.pv || session_send(t, session_banner) < 0) {
+    if (!r.pv || (session && session_send(t, session_banner) < 0)) {
         goto out;
     }
     reader = xmig_reader_create(t, XMIG_FORMAT_AUTO);
-    if (!reader || xmig_reader_run(reader, on_item, &r) != 0) {
+    if (!reader || xmig_reader_run(reader, on_item, &r) != 0 ||
+        (!session && xmig_reader_expect_eof(reader) < 0)) {
         goto out;
     }
     if (!r.g) {
         err_set(XMIG_ERR_PROTOCOL, 0, "the stream held no guest");
         goto out;
     }
-    if (check_guest(&r) < 0 || session_send(t, session_ready) < 0 ||
-        session_expect(t, session_go, "waiting for permission to start the "
-                                      "guest") < 0) {
+    if (check_guest(&r) < 0 ||
+        (session &&
+         (session_send(t, session_ready) < 0 ||
+          session_expect(t, session_go, "waiting for permission to start the "
+                                        "guest") < 0))) {
         goto out;
     }
     if (r.g->ops->commit(r.g) < 0) {
-        (void)session_send_status(t, 1);
+        if (session) {
+            (void)session_send_status(t, 1);
+        }
+        goto out;
+    }
+    if (!session) {
+        ok = 1;
         goto out;
     }
     if (session_send_status(t, 0) < 0) {
@@ -319,6 +367,7 @@ out:
     stats->zero_pages = r.zero_pages;
     stats->guest_pages = r.nr_pfns;
     stats->verified = ok && r.have_digest;
+    snprintf(stats->guest_name, sizeof(stats->guest_name), "%s", r.name);
     xmig_reader_free(reader);
     if (!ok && r.g) {
         r.g->ops->discard(r.g);

@@ -38,6 +38,8 @@ struct sender {
     double t0;
     unsigned throttle;
     int paused, logdirty, go_sent;
+    int live, session;          /* a live migration with xl's handshake, or
+                                 * a save: paused, one pass, no messages */
 };
 
 void xmig_migrate_params_init(struct xmig_migrate_params *p)
@@ -89,6 +91,14 @@ static void pace(struct sender *s)
     }
 }
 
+static int cancelled(const struct sender *s)
+{
+    if (s->p->cancel && *s->p->cancel) {
+        return err_set(XMIG_ERR_USAGE, ECANCELED, "migration cancelled");
+    }
+    return 0;
+}
+
 static int send_batch(struct sender *s, const uint64_t *pfns, uint32_t n,
                       int first_pass, struct xmig_iteration_stats *r)
 {
@@ -97,6 +107,9 @@ static int send_batch(struct sender *s, const uint64_t *pfns, uint32_t n,
     uint64_t words[BATCH];
     int rc;
 
+    if (cancelled(s) < 0) {
+        return -1;
+    }
     if (s->ops->map(s->g, pfns, n, pages) < 0) {
         return -1;
     }
@@ -222,11 +235,20 @@ static int begin_stream(struct sender *s, const struct guest_state *st0)
 {
     char json[256];
 
+    char name[80];
+
+    if (s->p->name && s->p->name[0] && strlen(s->p->name) < 64 &&
+        strspn(s->p->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX"
+                           "YZ0123456789-_.") == strlen(s->p->name)) {
+        snprintf(name, sizeof(name), "%s", s->p->name);
+    } else {
+        snprintf(name, sizeof(name), "xmig-%u", s->info.domid);
+    }
     snprintf(json, sizeof(json),
-             "{\"c_info\": {\"type\": \"hvm\", \"name\": \"xmig-%u\"}, "
+             "{\"c_info\": {\"type\": \"hvm\", \"name\": \"%s\"}, "
              "\"b_info\": {\"max_memkb\": %llu, \"target_memkb\": %llu, "
              "\"max_vcpus\": %u}}",
-             s->info.domid, (unsigned long long)(s->info.nr_pfns * 4),
+             name, (unsigned long long)(s->info.nr_pfns * 4),
              (unsigned long long)(s->info.nr_pfns * 4), s->info.vcpus);
     if (xmig_writer_xl_header(s->w, json) < 0 ||
         xmig_writer_libxl_begin(s->w) < 0 ||
@@ -358,7 +380,7 @@ static int stop_and_copy(struct sender *s, double *t_pause)
     struct xmig_iteration_stats r;
     uint64_t count = 0, total = 0;
 
-    if (s->ops->pause(s->g) < 0) {
+    if (cancelled(s) < 0 || s->ops->pause(s->g) < 0) {
         return -1;
     }
     s->paused = 1;
@@ -407,7 +429,8 @@ static int handshake(struct sender *s, double t_pause)
 
     if (session_expect(s->t, session_ready,
                        "waiting for the destination to confirm the guest") <
-        0) {
+            0 ||
+        cancelled(s) < 0) {
         return -1;
     }
     if (session_send(s->t, session_go) < 0) {
@@ -426,9 +449,50 @@ static int handshake(struct sender *s, double t_pause)
     return 0;
 }
 
+static int send_guest(struct xmig_guest *g, struct xmig_transport *t,
+                      const struct xmig_migrate_params *p,
+                      struct xmig_migrate_stats *stats, int live);
+
 int xmig_migrate_send(struct xmig_guest *g, struct xmig_transport *t,
                       const struct xmig_migrate_params *p,
                       struct xmig_migrate_stats *stats)
+{
+    return send_guest(g, t, p, stats, 1);
+}
+
+int xmig_guest_save(struct xmig_guest *g, struct xmig_transport *t,
+                    const struct xmig_migrate_params *p,
+                    struct xmig_migrate_stats *stats)
+{
+    return send_guest(g, t, p, stats, 0);
+}
+
+/* A save: the guest paused from the start, every page once, the state,
+ * END; then flushed.  The guest stays paused for the caller to resume or
+ * destroy. */
+static int save_paused(struct sender *s, double *t_pause)
+{
+    struct xmig_iteration_stats r;
+
+    if (s->ops->pause(s->g) < 0) {
+        return -1;
+    }
+    s->paused = 1;
+    *t_pause = now_s();
+    round_begin(s, &r, 1, s->info.nr_pfns);
+    r.final = 1;
+    if (send_all(s, 1, &r) < 0 || send_state(s) < 0 ||
+        xmig_transport_finish(s->t) < 0) {
+        return -1;
+    }
+    round_end(s, &r);
+    snprintf(s->st->stop_reason, sizeof(s->st->stop_reason), "saved");
+    return 0;
+}
+
+static int send_guest(struct xmig_guest *g, struct xmig_transport *t,
+                      const struct xmig_migrate_params *p,
+                      struct xmig_migrate_stats *stats, int live)
 {
     struct sender s;
     struct guest_state st0;
@@ -459,7 +523,9 @@ int xmig_migrate_send(struct xmig_guest *g, struct xmig_transport *t,
         err_set(XMIG_ERR_NOMEM, ENOMEM, "migration bitmaps");
         goto out;
     }
-    if (session_expect(t, session_banner, "waiting for the receiver") < 0 ||
+    s.live = s.session = live;
+    if ((s.session &&
+         session_expect(t, session_banner, "waiting for the receiver") < 0) ||
         s.ops->get_state(g, 0, &st0) < 0) {
         goto out;
     }
@@ -469,6 +535,13 @@ int xmig_migrate_send(struct xmig_guest *g, struct xmig_transport *t,
         goto out;
     }
     rc = -1;
+    if (!s.live) {
+        if (save_paused(&s, &t_pause) < 0) {
+            goto out;
+        }
+        rc = 0;
+        goto out;
+    }
     if (s.ops->logdirty_enable(g, 1) < 0) {
         goto out;
     }
@@ -484,7 +557,9 @@ out:
     stats->total_s = now_s() - s.t0;
     if (rc < 0 && !s.go_sent) {
         resume_here(&s);
-        err_prefix("migration failed, the guest runs on at the source: ");
+        err_prefix(s.live ? "migration failed, the guest runs on at the "
+                            "source: "
+                          : "save failed, the guest runs on: ");
     } else if (rc < 0) {
         err_prefix("migration outcome unknown (the destination may be "
                    "running the guest), the source copy stays paused: ");

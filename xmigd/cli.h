@@ -22,6 +22,16 @@ int create_main(int argc, char **argv);
 int destroy_main(int argc, char **argv);
 int cancel_main(int argc, char **argv);
 int status_main(int argc, char **argv);
+int save_main(int argc, char **argv);
+int restore_main(int argc, char **argv);
+/* Save a guest to PATH atomically (cmd_save.c; also used by xmigd). */
+int save_to_file(struct xmig_guest *g, const char *path,
+                 struct xmig_migrate_stats *st);
+/* Report errno for path as the xmig error; returns -1. */
+int err_report_errno(const char *path);
+/* One control request; prints the error or nothing; exit status. */
+int ctl_simple_request(const char *cmd, const char *control,
+                       const char *req);
 int migrate_via_daemon(const char *control, const char *guest,
                        const char *dest, const char *extra, int json);
 

@@ -262,6 +262,24 @@ usage:
     return EXIT_USAGE;
 }
 
+int ctl_simple_request(const char *cmd, const char *control,
+                       const char *req)
+{
+    struct json_obj o;
+    char *reply = request(cmd, control_path(control), req);
+    int rc;
+
+    if (!reply) {
+        return EXIT_INVALID;
+    }
+    rc = check(cmd, reply, &o);
+    if (rc == 0 && json_str(&o, "message")) {
+        printf("xmig %s: %s\n", cmd, json_str(&o, "message"));
+    }
+    free(reply);
+    return rc == 0 ? 0 : EXIT_INVALID;
+}
+
 /* destroy NAME / cancel ID: one request, ok or not. */
 static int simple(int argc, char **argv, const char *cmd, const char *op,
                   const char *field, int numeric)

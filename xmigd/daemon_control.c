@@ -4,6 +4,7 @@
  * protocol is in docs/control-protocol.md.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xmigd/cli.h"
 #include "xmigd/daemon.h"
 #include "xmigd/json_flat.h"
 
@@ -186,6 +188,111 @@ static void op_migrate(struct daemon *d, const struct json_obj *o,
     out(r, "{\"ok\": true, \"migration\": %d}", id);
 }
 
+static void op_save(struct daemon *d, const struct json_obj *o,
+                    struct reply *r)
+{
+    const char *name = json_str(o, "guest"), *path = json_str(o, "path");
+    int keep = json_bool(o, "keep", 0), rc;
+    struct xmig_migrate_stats st;
+    struct d_guest *g;
+    char msg[600];
+
+    if (!name || !path || path[0] != '/') {
+        fail(r, "save needs guest and an absolute path");
+        return;
+    }
+    pthread_mutex_lock(&d->lock);
+    g = d_guest_find(d, name);
+    if (!g || g->state != G_RUNNING) {
+        pthread_mutex_unlock(&d->lock);
+        fail(r, g ? "the guest is migrating" : "no such guest");
+        return;
+    }
+    g->state = G_MIGRATING;
+    pthread_mutex_unlock(&d->lock);
+    rc = save_to_file(g->g, path, &st);
+    pthread_mutex_lock(&d->lock);
+    if (rc < 0) {
+        g->state = G_RUNNING;   /* the engine resumed it */
+        pthread_mutex_unlock(&d->lock);
+        snprintf(msg, sizeof(msg), "save failed, %s runs on: %s", name,
+                 xmig_error_message());
+        fail(r, msg);
+        return;
+    }
+    if (keep) {
+        (void)xmig_guest_unpause(g->g);
+        g->state = G_RUNNING;
+    } else {
+        xmig_guest_destroy(g->g);
+        g->state = G_FREE;
+    }
+    pthread_mutex_unlock(&d->lock);
+    d_log(d, 0, "saved %s to %s (%.1f MiB)%s", name, path,
+          (double)st.bytes / 1048576.0, keep ? ", still running" : "");
+    snprintf(msg, sizeof(msg), "saved %s to %s (%.1f MiB)%s", name, path,
+             (double)st.bytes / 1048576.0, keep ? "; it runs on" : "");
+    {
+        char q[800];
+        json_quote(q, sizeof(q), msg);
+        out(r, "{\"ok\": true, \"message\": %s}", q);
+    }
+}
+
+static void op_restore(struct daemon *d, const struct json_obj *o,
+                       struct reply *r)
+{
+    const char *path = json_str(o, "path"), *want = json_str(o, "name");
+    struct xmig_receive_params rp = { d->cfg.max_memory_mib << 20, 0 };
+    struct xmig_migrate_stats st;
+    struct xmig_transport *t;
+    struct xmig_guest *g;
+    struct d_guest *dg;
+    char name[64], msg[600], q[800];
+    int fd;
+
+    if (!path || path[0] != '/') {
+        fail(r, "restore needs an absolute path");
+        return;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(msg, sizeof(msg), "cannot open %s: %s", path,
+                 strerror(errno));
+        fail(r, msg);
+        return;
+    }
+    t = xmig_transport_fd(fd, 1);
+    g = t ? xmig_guest_restore(t, &rp, &st) : NULL;
+    xmig_transport_free(t);
+    if (!g) {
+        snprintf(msg, sizeof(msg), "%s: %s; nothing was kept", path,
+                 xmig_error_message());
+        fail(r, msg);
+        return;
+    }
+    snprintf(name, sizeof(name), "%s",
+             want && want[0] ? want
+                             : st.guest_name[0] ? st.guest_name : "restored");
+    pthread_mutex_lock(&d->lock);
+    dg = d_guest_find(d, name) ? NULL : d_guest_add(d, name, g);
+    if (dg) {
+        dg->memory_mib = st.guest_pages / 256;
+        snprintf(dg->origin, sizeof(dg->origin), "restored");
+    }
+    pthread_mutex_unlock(&d->lock);
+    if (!dg) {
+        xmig_guest_destroy(g);
+        fail(r, "a guest of that name exists (restore --name NAME)");
+        return;
+    }
+    snprintf(msg, sizeof(msg), "restored %s from %s", name, path);
+    d_log(d, 0, "%s", msg);
+    json_quote(q, sizeof(q), msg);
+    out(r, "{\"ok\": true, \"guest\": \"%s\", \"message\": %s}", name,
+        q);
+}
+
 static const char *mig_state(enum d_mig_state s)
 {
     static const char *names[] = { "free", "queued", "running", "done",
@@ -291,12 +398,16 @@ static void handle(struct daemon *d, const char *line, size_t len,
         op_status(d, &o, r);
     } else if (strcmp(op, "cancel") == 0) {
         op_cancel(d, &o, r);
+    } else if (strcmp(op, "save") == 0) {
+        op_save(d, &o, r);
+    } else if (strcmp(op, "restore") == 0) {
+        op_restore(d, &o, r);
     } else if (strcmp(op, "ping") == 0) {
         out(r, "{\"ok\": true, \"version\": \"%s\", \"listen_port\": %d}",
             XMIG_VERSION_STRING, d->listen_port);
     } else {
         fail(r, "unknown op (create, list, destroy, migrate, status, cancel, "
-                "ping)");
+                "save, restore, ping)");
     }
 }
 

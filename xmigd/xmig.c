@@ -16,6 +16,8 @@ static const struct subcommand {
     { "status", status_main, "show xmigd's migrations and progress" },
     { "cancel", cancel_main, "cancel one of xmigd's migrations" },
     { "destroy", destroy_main, "stop one of xmigd's guests" },
+    { "save", save_main, "save a guest to an xl save file" },
+    { "restore", restore_main, "restore a guest from a save file" },
     { "migrate-receive", migrate_receive_main,
       "receive a live migration and run the guest" },
     { "verify", verify_main, "check a stream against the Xen specs" },

@@ -1,0 +1,211 @@
+/*
+ * xmig save DOM FILE: an xl save file of a guest (the daemon's, or 'sim':
+ * a simulated guest started here), written to FILE.tmp* and renamed into
+ * place only when complete.  xmig restore FILE: hand it to the daemon, or
+ * with --here restore it in this process and run it for --run seconds.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xmigd/atomic_file.h"
+#include "xmigd/cli.h"
+#include "xmigd/json_flat.h"
+
+int save_to_file(struct xmig_guest *g, const char *path,
+                 struct xmig_migrate_stats *st)
+{
+    struct xmig_migrate_params p;
+    struct atomic_file f;
+    struct xmig_transport *t;
+    int rc;
+
+    xmig_migrate_params_init(&p);
+    p.digest = 0;   /* plain records only: xl can restore the file */
+    if (atomic_open(&f, path) < 0) {
+        return err_report_errno(path);
+    }
+    t = xmig_transport_fd(f.fd, 0);
+    rc = t ? xmig_guest_save(g, t, &p, st) : -1;
+    xmig_transport_free(t);
+    if (rc < 0) {
+        atomic_abort(&f);
+        return -1;
+    }
+    if (atomic_commit(&f) < 0) {
+        return err_report_errno(path);
+    }
+    return 0;
+}
+
+static void save_help(FILE *out)
+{
+    fprintf(out, "usage: xmig save [--control PATH] [--keep] DOM FILE\n"
+                 "  DOM: a guest of the local xmigd, or 'sim' (a simulated "
+                 "guest started here)\n"
+                 "  --keep   leave the guest running (default: it stops once "
+                 "saved)\n");
+}
+
+int save_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "control", required_argument, NULL, 'c' },
+        { "keep", no_argument, NULL, 'k' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *control = NULL;
+    char abs[PATH_MAX], req[2 * PATH_MAX + 512], g[200], q[PATH_MAX + 64];
+    int opt, keep = 0;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            control = optarg;
+            break;
+        case 'k':
+            keep = 1;
+            break;
+        case 'h':
+            save_help(stdout);
+            return 0;
+        default:
+            save_help(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 2) {
+        save_help(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[optind], "sim") == 0) {
+        struct xmig_sim_config c = { 256ull << 20, 1, XMIG_SIM_MIXED, 0, 11,
+                                     1, 50 };
+        struct xmig_migrate_stats st;
+        struct xmig_guest *sg = xmig_sim_guest_create(&c);
+        int rc;
+        if (!sg) {
+            fprintf(stderr, "xmig save: %s\n", xmig_error_message());
+            return EXIT_INVALID;
+        }
+        rc = save_to_file(sg, argv[optind + 1], &st);
+        xmig_guest_destroy(sg);
+        if (rc < 0) {
+            fprintf(stderr, "xmig save: %s: %s\n", argv[optind + 1],
+                    xmig_error_message());
+            return EXIT_INVALID;
+        }
+        printf("xmig save: %s: %.1f MiB in %.3f s\n", argv[optind + 1],
+               (double)st.bytes / 1048576.0, st.total_s);
+        return 0;
+    }
+    /* The daemon writes the file: give it an absolute path. */
+    if (argv[optind + 1][0] == '/') {
+        snprintf(abs, sizeof(abs), "%s", argv[optind + 1]);
+    } else if (!getcwd(abs, sizeof(abs) - strlen(argv[optind + 1]) - 2)) {
+        fprintf(stderr, "xmig save: %s\n", strerror(errno));
+        return EXIT_INVALID;
+    } else {
+        strcat(abs, "/");
+        strcat(abs, argv[optind + 1]);
+    }
+    json_quote(g, sizeof(g), argv[optind]);
+    json_quote(q, sizeof(q), abs);
+    snprintf(req, sizeof(req),
+             "{\"op\": \"save\", \"guest\": %s, \"path\": %s, \"keep\": %s}",
+             g, q, keep ? "true" : "false");
+    return ctl_simple_request("save", control, req);
+}
+
+int restore_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "control", required_argument, NULL, 'c' },
+        { "name", required_argument, NULL, 'n' },
+        { "here", no_argument, NULL, 'H' },
+        { "run", required_argument, NULL, 'r' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *control = NULL, *name = NULL;
+    char abs[PATH_MAX], req[2 * PATH_MAX + 512], q[PATH_MAX + 64], n[200];
+    double run = 1.0;
+    int opt, here = 0;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            control = optarg;
+            break;
+        case 'n':
+            name = optarg;
+            break;
+        case 'H':
+            here = 1;
+            break;
+        case 'r':
+            run = strtod(optarg, NULL);
+            break;
+        case 'h':
+        default:
+            fprintf(opt == 'h' ? stdout : stderr,
+                    "usage: xmig restore [--control PATH] [--name NAME] FILE\n"
+                    "       xmig restore --here [--run SECONDS] FILE\n");
+            return opt == 'h' ? 0 : EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "usage: xmig restore [--here] [--name NAME] FILE\n");
+        return EXIT_USAGE;
+    }
+    if (here) {
+        struct xmig_receive_params rp = { 0, 0 };
+        struct xmig_migrate_stats st;
+        struct xmig_transport *t;
+        struct xmig_guest *g;
+        int fd = open(argv[optind], O_RDONLY | O_CLOEXEC);
+        uint64_t before;
+        struct timespec ts = { (time_t)run,
+                               (long)((run - (double)(time_t)run) * 1e9) };
+        if (fd < 0) {
+            fprintf(stderr, "xmig restore: cannot open %s: %s\n",
+                    argv[optind], strerror(errno));
+            return EXIT_USAGE;
+        }
+        t = xmig_transport_fd(fd, 1);
+        g = t ? xmig_guest_restore(t, &rp, &st) : NULL;
+        xmig_transport_free(t);
+        if (!g) {
+            fprintf(stderr, "xmig restore: %s: %s; nothing was kept\n",
+                    argv[optind], xmig_error_message());
+            return EXIT_INVALID;
+        }
+        before = xmig_sim_heartbeat(g);
+        nanosleep(&ts, NULL);
+        printf("xmig restore: %s runs: heartbeat %llu -> %llu\n",
+               st.guest_name[0] ? st.guest_name : "the guest",
+               (unsigned long long)before,
+               (unsigned long long)xmig_sim_heartbeat(g));
+        xmig_guest_destroy(g);
+        return 0;
+    }
+    if (!realpath(argv[optind], abs)) {
+        fprintf(stderr, "xmig restore: %s: %s\n", argv[optind],
+                strerror(errno));
+        return EXIT_USAGE;
+    }
+    json_quote(q, sizeof(q), abs);
+    json_quote(n, sizeof(n), name ? name : "");
+    snprintf(req, sizeof(req), "{\"op\": \"restore\", \"path\": %s, "
+                               "\"name\": %s}",
+             q, n);
+    return ctl_simple_request("restore", control, req);
+}
