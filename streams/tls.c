@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@ struct tls_conn {
     struct xmig_tls_info info;
     uint8_t stage[STAGE_SIZE];
     size_t staged;
+    int finished;       /* close_notify sent */
 };
 
 /* ---- configuration ------------------------------------------------- */
@@ -222,8 +224,9 @@ static int in_list(const char *list, const char *name)
 
 int xmig_tls_config_set_cipher(struct xmig_tls_config *c, const char *name)
 {
-    if (name && !in_list(tls_policy.tls12_ciphers, name) &&
-        !in_list(tls_policy.tls13_suites, name)) {
+    if (name && (!name[0] || strchr(name, ':') ||
+                 (!in_list(tls_policy.tls12_ciphers, name) &&
+                  !in_list(tls_policy.tls13_suites, name)))) {
         return err_set(XMIG_ERR_USAGE, 0, "cipher '%s' is not in xmig's "
                        "policy (xmig tls-info lists it)", name);
     }
@@ -381,6 +384,19 @@ static int versions(const struct xmig_tls_config *c, int ktls, int *min,
 {
     *min = c->min_version ? c->min_version : TLS1_2_VERSION;
     *max = c->max_version ? c->max_version : TLS1_3_VERSION;
+    /* A single cipher decides the version: TLS 1.2 ciphers and TLS 1.3
+     * suites are disjoint, so the other version could only use another. */
+    if (c->cipher) {
+        int v13 = in_list(tls_policy.tls13_suites, c->cipher);
+        if ((v13 && *max < TLS1_3_VERSION) ||
+            (!v13 && *min > TLS1_2_VERSION)) {
+            return err_set(XMIG_ERR_USAGE, 0, "cipher %s belongs to TLS %s, "
+                           "which the versions asked for exclude", c->cipher,
+                           v13 ? "1.3" : "1.2");
+        }
+        *min = *max = v13 ? TLS1_3_VERSION : TLS1_2_VERSION;
+        return 0;
+    }
     /* Without TLS 1.3 receive offload (OpenSSL < 3.2), a kernel record
      * layer both ways means TLS 1.2, unless the caller insists. */
     if (ktls && !c->max_version && !tls_policy_tls13_ktls_rx()) {
@@ -411,7 +427,10 @@ static SSL_CTX *make_ctx(const struct xmig_tls_config *c, int server,
             c13 = c->cipher;
         }
     }
-    versions(c, ktls, &min, &max);
+    if (versions(c, ktls, &min, &max) < 0) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_NO_TICKET |
                                  (ktls ? SSL_OP_ENABLE_KTLS : 0));
@@ -575,6 +594,11 @@ static struct xmig_transport *tls_handshake(int fd,
     if (c->mode == XMIG_TLS_NONE) {
         return xmig_transport_fd(fd, 1);
     }
+    if (server && !c->cert) {
+        err_set(XMIG_ERR_USAGE, 0, "TLS with %s: this end is the server and "
+                "has no certificate to show (--cert and --key)", peer);
+        goto fail;
+    }
     if (!c->insecure && !c->ca && !c->npins) {
         err_set(XMIG_ERR_USAGE, 0, "TLS with %s: no CA bundle and no pins to "
                 "check the peer against (--insecure turns checking off)",
@@ -601,7 +625,12 @@ static struct xmig_transport *tls_handshake(int fd,
         goto fail;
     }
     snprintf(tc->info.peer, sizeof(tc->info.peer), "%s", peer);
+    err_clear();
     tc->ctx = make_ctx(c, server, want_ktls);
+    if (!tc->ctx && xmig_error_category() == XMIG_ERR_USAGE) {
+        err_prefix("TLS setup for %s: ", peer);
+        goto fail;
+    }
     tc->ssl = tc->ctx ? SSL_new(tc->ctx) : NULL;
     if (!tc->ssl || !SSL_set_fd(tc->ssl, fd) ||
         !SSL_set_ex_data(tc->ssl, config_index, (void *)c) ||
@@ -631,8 +660,16 @@ static struct xmig_transport *tls_handshake(int fd,
         return NULL;
     }
     if (tc->info.mode == XMIG_TLS_USERSPACE && c->mode == XMIG_TLS_AUTO) {
-        log_msg(XMIG_LOG_WARNING, "TLS with %s in userspace, not kernel "
-                "TLS: %s", peer, tc->info.fallback);
+        if (tc->info.ktls_tx || tc->info.ktls_rx) {
+            log_msg(XMIG_LOG_WARNING, "TLS with %s: kernel TLS for %s only, "
+                    "%s in userspace: %s", peer,
+                    tc->info.ktls_tx ? "transmit" : "receive",
+                    tc->info.ktls_tx ? "receive" : "transmit",
+                    tc->info.fallback);
+        } else {
+            log_msg(XMIG_LOG_WARNING, "TLS with %s in userspace, not kernel "
+                    "TLS: %s", peer, tc->info.fallback);
+        }
     }
     return t;
 
@@ -753,9 +790,12 @@ static int tls_writev(struct xmig_transport *t, const struct iovec *iov,
         for (int i = 0; i < iovcnt; i++) {
             total += iov[i].iov_len;
         }
-        if (over_budget(t->bytes_out, total) < 0 ||
-            transport_writev_fd(t->fd, iov, iovcnt) < 0) {
+        if (over_budget(t->bytes_out, total) < 0) {
             return -1;
+        }
+        if (transport_writev_fd(t->fd, iov, iovcnt) < 0) {
+            return err_set(XMIG_ERR_IO, xmig_error_errno(), "TLS write to %s "
+                           "(kernel TLS)", tc->info.peer);
         }
         t->bytes_out += total;
         return 0;
@@ -829,13 +869,44 @@ static int tls_finish(struct xmig_transport *t)
         return err_set(XMIG_ERR_IO, 0, "TLS close_notify to %s: %s",
                        tc->info.peer, why);
     }
+    shutdown(t->fd, SHUT_WR);
+    tc->finished = 1;
     return 0;
+}
+
+/* Before closing: read what the peer still sends (TLS 1.3 session tickets,
+ * its close_notify), for at most DRAIN_MS.  Closing a socket with unread
+ * data makes the kernel send a reset, and a reset throws away what the
+ * peer had not read yet: the end of our stream. */
+#define DRAIN_MS 2000
+
+static void drain(struct tls_conn *tc, int fd)
+{
+    struct pollfd pfd = { fd, POLLIN, 0 };
+    char buf[4096];
+    size_t n;
+    int waited = 0;
+
+    while (waited < DRAIN_MS && poll(&pfd, 1, 100) >= 0) {
+        if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
+            waited += 100;
+            continue;
+        }
+        ERR_clear_error();
+        if (SSL_read_ex(tc->ssl, buf, sizeof(buf), &n) != 1) {
+            break;   /* close_notify, EOF or an error: nothing more comes */
+        }
+    }
+    ERR_clear_error();
 }
 
 static void tls_destroy(struct xmig_transport *t)
 {
     struct tls_conn *tc = t->impl;
 
+    if (tc && tc->finished && t->fd >= 0) {
+        drain(tc, t->fd);
+    }
     if (tc) {
         SSL_free(tc->ssl);
         SSL_CTX_free(tc->ctx);

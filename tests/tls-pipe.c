@@ -18,6 +18,7 @@
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -332,6 +333,8 @@ static int parse(int argc, char **argv, struct opts *o)
 
 int main(int argc, char **argv)
 {
+    /* A peer hanging up is an error to report, not a reason to die. */
+    signal(SIGPIPE, SIG_IGN);
     struct opts o = { NULL, NULL, 0, 1u << 20, xmig_tls_config_create() };
     int rc;
 
