@@ -2,12 +2,17 @@
 # Throwaway PKI for tests and demos: a CA, server and client certificates
 # (names localhost / 127.0.0.1 / ::1 / xmig-peer), an expired certificate,
 # a self-signed one for pinning, and a second, unrelated CA.
-# Usage: make-certs.sh DIR      (idempotent: keeps an existing DIR/ca.pem)
+# Usage: make-certs.sh DIR [NAME SAN]...
+#   (idempotent: keeps an existing DIR/ca.pem and the certificates made)
+# Each NAME SAN pair adds DIR/NAME.pem and DIR/NAME-key.pem, a leaf of the
+# test CA for both server and client use, whose subjectAltName is SAN
+# (e.g. "IP:10.200.0.2,DNS:host-b"), and DIR/NAME.sha256.
 set -eu
-D=${1:?usage: make-certs.sh DIR}
+D=${1:?usage: make-certs.sh DIR [NAME SAN]...}
+shift
+[ $(($# % 2)) = 0 ] || { echo "usage: make-certs.sh DIR [NAME SAN]..." >&2; exit 2; }
 mkdir -p "$D"
 cd "$D"
-[ -s ca.pem ] && [ -s other-ca.pem ] && exit 0
 
 key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
 
@@ -28,6 +33,22 @@ leaf() {  # leaf NAME CN SAN DAYS-ARGS...
         -CAcreateserial -out "$name.pem" -extfile "$name.ext" "$@" 2>/dev/null
     rm -f "$name.csr" "$name.ext"
 }
+
+extra_leaves() {  # the NAME SAN pairs, those not made yet
+    while [ $# -ge 2 ]; do
+        if [ ! -s "$1.pem" ]; then
+            leaf "$1" "$1" "$2" -days 3650
+            openssl x509 -in "$1.pem" -noout -fingerprint -sha256 |
+                sed 's/.*=//' > "$1.sha256"
+        fi
+        shift 2
+    done
+}
+
+if [ -s ca.pem ] && [ -s other-ca.pem ]; then
+    extra_leaves "$@"
+    exit 0
+fi
 
 ca ca "xmig test CA"
 ca other-ca "unrelated CA"
@@ -71,3 +92,4 @@ for c in server client selfsigned; do
     openssl x509 -in "$c.pem" -noout -fingerprint -sha256 |
         sed 's/.*=//' > "$c.sha256"
 done
+extra_leaves "$@"
