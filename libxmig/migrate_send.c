@@ -409,15 +409,24 @@ static int stop_and_copy(struct sender *s, double *t_pause)
     return 0;
 }
 
-/* Whatever went wrong, before "go" the guest runs on here. */
-static void resume_here(struct sender *s)
+/* Whatever the outcome, the migration's hold on the guest ends: no
+ * throttle, no dirty tracking (a paused guest stays paused). */
+static void stop_tracking(struct sender *s)
 {
     if (s->throttle && s->ops->throttle) {
         (void)s->ops->throttle(s->g, 0);
+        s->throttle = 0;
     }
     if (s->logdirty) {
         (void)s->ops->logdirty_enable(s->g, 0);
+        s->logdirty = 0;
     }
+}
+
+/* Whatever went wrong, before "go" the guest runs on here. */
+static void resume_here(struct sender *s)
+{
+    stop_tracking(s);
     if (s->paused) {
         (void)s->ops->unpause(s->g);
     }
@@ -561,10 +570,11 @@ out:
                             "source: "
                           : "save failed, the guest runs on: ");
     } else if (rc < 0) {
+        stop_tracking(&s);
         err_prefix("migration outcome unknown (the destination may be "
                    "running the guest), the source copy stays paused: ");
-    } else if (s.logdirty) {
-        (void)s.ops->logdirty_enable(g, 0);
+    } else {
+        stop_tracking(&s);
     }
     xmig_writer_free(s.w);
     free(s.dirty);

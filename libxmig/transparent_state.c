@@ -181,6 +181,7 @@ static int add_xenstore(struct xmig_transparent_state *st,
         free_nodes(st);
         st->watches = NULL;
         st->nwatches = 0;
+        st->nnodes = 0;
         st->nodes = array(v->count, sizeof(*st->nodes));
         if (!st->nodes) {
             return -1;

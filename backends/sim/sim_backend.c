@@ -135,6 +135,13 @@ static int sim_populate(struct xmig_guest *g, const uint64_t *pfns, uint32_t n,
 static int sim_set_state(struct xmig_guest *g, const struct guest_state *st)
 {
     struct sim_guest *s = sim(g);
+    const struct sim_boot *b = (const void *)s->ram;
+
+    /* Checked before the destination says it is ready, not at commit. */
+    if (b->magic != SIM_MAGIC || b->vcpus == 0 || b->vcpus > SIM_MAX_VCPUS) {
+        return err_set(XMIG_ERR_PROTOCOL, 0, "the guest's RAM holds no sim "
+                       "guest kernel (page 0)");
+    }
 
     if (s->have_state) {
         sim_put_state(&s->incoming);

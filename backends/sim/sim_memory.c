@@ -21,7 +21,6 @@
 
 /* Guests whose faults the handler may take: read lock-free in the handler. */
 static struct sim_guest *_Atomic registry[MAX_GUESTS];
-static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
 static struct sigaction previous;
 
 static void on_fault(int sig, siginfo_t *si, void *uc)
@@ -30,12 +29,20 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 
     for (int i = 0; i < MAX_GUESTS; i++) {
         struct sim_guest *s = atomic_load(&registry[i]);
-        if (s && s->tracking && addr >= s->ram &&
-            addr < s->ram + s->nr_pfns * PAGE) {
+        /* Any fault on a guest's RAM is ours, tracking or not: a write may
+         * race with tracking being switched off.  Recording the page is
+         * harmless then; dying is not. */
+        if (s && addr >= s->ram && addr < s->ram + s->nr_pfns * PAGE) {
             uint64_t pfn = (uint64_t)(addr - s->ram) / PAGE;
+            /* Open the page first, then record it: a read-and-clear that
+             * runs in between finds no bit and leaves the page open, and
+             * the bit lands for the next one.  Recording first would let a
+             * read-and-clear take the bit and re-protect the page before
+             * this open, and the write would go by unrecorded. */
+            int rc = mprotect(s->ram + pfn * PAGE, PAGE,
+                              PROT_READ | PROT_WRITE);
             atomic_fetch_or(&s->dirty[pfn / 64], UINT64_C(1) << (pfn % 64));
-            if (mprotect(s->ram + pfn * PAGE, PAGE, PROT_READ | PROT_WRITE) <
-                0) {
+            if (rc < 0) {
                 /* Out of mappings (each protected run is one): stop
                  * tracking page by page and call everything dirty. That
                  * over-reports, which is safe; missing a write is not. */
@@ -57,15 +64,24 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
     raise(sig);
 }
 
+static pthread_mutex_t handler_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Make sure on_fault takes SIGSEGV (someone may have set another handler
+ * since), keeping the one before it for faults that are not ours. */
 static void install_handler(void)
 {
-    struct sigaction sa;
+    struct sigaction sa, cur;
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_sigaction = on_fault;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &previous);
+    pthread_mutex_lock(&handler_lock);
+    if (sigaction(SIGSEGV, NULL, &cur) == 0 &&
+        !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_fault)) {
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_sigaction = on_fault;
+        sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGSEGV, &sa, &previous);
+    }
+    pthread_mutex_unlock(&handler_lock);
 }
 
 int sim_memory_create(struct sim_guest *s, uint64_t bytes)
@@ -93,7 +109,7 @@ int sim_memory_create(struct sim_guest *s, uint64_t bytes)
     if (!s->dirty) {
         return err_set(XMIG_ERR_NOMEM, ENOMEM, "dirty bitmap");
     }
-    pthread_once(&handler_once, install_handler);
+    install_handler();
     for (int i = 0; i < MAX_GUESTS; i++) {
         struct sim_guest *none = NULL;
         if (atomic_compare_exchange_strong(&registry[i], &none, s)) {
@@ -122,14 +138,23 @@ int sim_dirty_enable(struct sim_guest *s, int on)
 {
     uint64_t words = (s->nr_pfns + 63) / 64;
 
+    if (on) {
+        install_handler();
+    }
     for (uint64_t i = 0; i < words; i++) {
         atomic_store(&s->dirty[i], 0);
     }
-    s->tracking = on;
+    /* Switching on: mark tracking first, then protect; switching off:
+     * unprotect first.  Either way no write meets a protected page the
+     * handler does not expect. */
+    if (on) {
+        s->tracking = 1;
+    }
     if (mprotect(s->ram, s->nr_pfns * PAGE,
                  on ? PROT_READ : PROT_READ | PROT_WRITE) < 0) {
         return err_set(XMIG_ERR_IO, errno, "write-protecting guest RAM");
     }
+    s->tracking = on;
     return 0;
 }
 

@@ -81,6 +81,7 @@ static int make_nodes(struct sim_guest *s, struct xmig_transparent_state *st)
 {
     char path[128], val[64];
 
+    free(st->nodes);   /* the clone's empty array */
     st->nodes = calloc(NELEM(node_tpls), sizeof(*st->nodes));
     if (!st->nodes) {
         return err_set(XMIG_ERR_NOMEM, ENOMEM, "sim xenstore nodes");
@@ -120,6 +121,7 @@ static int make_watches(struct sim_guest *s, struct xmig_transparent_state *st)
 {
     char path[128];
 
+    free(st->watches);
     st->watches = calloc(2, sizeof(*st->watches));
     if (!st->watches) {
         return err_set(XMIG_ERR_NOMEM, ENOMEM, "sim xenstore watches");
