@@ -105,14 +105,18 @@ int xmig_tls_config_set_cipher(struct xmig_tls_config *c, const char *name);
 
 /* Handshake over a connected socket (taking ownership of fd, also on
  * failure); returns a transport, or NULL with an error naming the peer
- * and the reason. */
+ * and the reason.  As with any socket, a program should ignore SIGPIPE:
+ * a peer that hangs up is then an error, not the end of the process. */
 struct xmig_transport *xmig_transport_tls_client(int fd,
                                                  const struct xmig_tls_config *c);
 struct xmig_transport *xmig_transport_tls_server(int fd,
                                                  const struct xmig_tls_config *c);
 
 struct xmig_tls_info {
-    enum xmig_tls_mode mode;  /* what is in use: ktls, userspace or none */
+    enum xmig_tls_mode mode;  /* ktls: the kernel's record layer both ways;
+                               * userspace: not both ways (ktls_tx/ktls_rx
+                               * tell which direction is offloaded, e.g.
+                               * TLS 1.3 transmit with OpenSSL 3.0); none */
     int ktls_tx, ktls_rx;     /* the kernel's record layer, per direction */
     char version[16];         /* "TLSv1.2", "TLSv1.3", or "" */
     char cipher[64];
@@ -322,6 +326,13 @@ struct xmig_sim_config {
 struct xmig_guest *xmig_sim_guest_create(const struct xmig_sim_config *c);
 const char *xmig_sim_workload_name(enum xmig_sim_workload w);
 int xmig_sim_workload_parse(const char *name, enum xmig_sim_workload *w);
+/* A running x86 HVM (or PVH) domain of the Xen host this process runs in
+ * (a control domain: /proc/xen, libxenctrl), as a migration source.
+ * NULL with an error naming the cause: no Xen hypervisor here, xmig built
+ * without Xen support, no such domain, a PV domain.  xmig_guest_destroy()
+ * drops xmig's handle and leaves the domain as it is (docs/xen-backend.md).
+ */
+struct xmig_guest *xmig_xen_guest_open(uint32_t domid);
 /* The guest's heartbeat counter (sim guests; 0 otherwise). */
 uint64_t xmig_sim_heartbeat(struct xmig_guest *g);
 int xmig_guest_pause(struct xmig_guest *g);

@@ -1,0 +1,88 @@
+/*
+ * The xen backend: x86 HVM (and PVH) guests of a Xen 4.17 host, through
+ * libxenctrl, libxenguest (CPU policy, grant seeding), libxenforeignmemory
+ * and libxenstore.  Built only when configure finds libxen-dev; Xen's
+ * public headers want GNU C, so these files compile with -std=gnu11.
+ * docs/xen-backend.md says what is implemented and what was exercised
+ * against a real hypervisor.
+ */
+#ifndef XMIG_BACKENDS_XEN_H
+#define XMIG_BACKENDS_XEN_H
+
+#include <xenctrl.h>
+#include <xenforeignmemory.h>
+#include <xentoollog.h>
+
+#include "backends/xen/xen_convert.h"
+#include "libxmig/backend.h"
+
+#define XEN_BATCH 1024u      /* pages the engine hands over at once */
+#define XEN_MAX_MAPS 8       /* source mappings alive at once */
+
+/* A xentoollog logger that keeps libxc's last complaint for our errors
+ * instead of printing it. */
+struct xen_logger {
+    xentoollog_logger vtable;
+    char last[256];
+};
+
+struct xen_guest {
+    struct xmig_guest base;
+    uint32_t domid;
+    int incoming;              /* adopted to restore into */
+    struct xen_logger log;
+    xc_interface *xch;
+    xenforeignmemory_handle *fmem;
+
+    uint64_t nr_pfns;
+    uint32_t vcpus;
+    uint32_t xen_major, xen_minor;
+    uint64_t pfn_limit;        /* 1 << (gpaddr_bits - 12) */
+
+    int paused;                /* paused by xmig */
+    int logdirty;              /* log-dirty mode switched on by xmig */
+    xc_hypercall_buffer_t dirty_hbuf;
+    void *dirty_bits;          /* hypercall memory, dirty_pages pages */
+    int dirty_pages;
+
+    /* throttling by scheduler cap: 0 not yet, 1 credit, 2 credit2 */
+    int sched;
+    int capped;
+    uint16_t orig_cap;
+
+    /* source mappings */
+    struct {
+        void *base;
+        uint32_t n;
+    } maps[XEN_MAX_MAPS];
+    xen_pfn_t arr[XEN_BATCH];
+    int errs[XEN_BATCH];
+    uint64_t holes;            /* pfns sent as zero because Xen has none */
+
+    /* destination */
+    struct xen_adopt_params adopt;
+    uint64_t **populated;      /* two-level bitmap, chunks of 2^15 pfns */
+    uint64_t nchunks;
+    void *pop_base;            /* the last populate()'s mapping */
+    uint32_t pop_n;
+    int state_set, committed;
+};
+
+/* Fail with libxc's errno and last message:
+ * "<what> (domain D): <strerror>[; libxc: <message>]". */
+int xen_fail(struct xen_guest *x, enum xmig_error_category cat,
+             const char *what);
+void xen_call_begin(struct xen_guest *x);
+
+/* xen_state.c */
+int xen_get_state(struct xen_guest *x, int transparent,
+                  struct guest_state *out);
+void xen_put_state(struct guest_state *st);
+int xen_set_state(struct xen_guest *x, const struct guest_state *st);
+/* What Xen 4.17 lets a sender gather of the domain's transparent state:
+ * ports (EVTCHNOP_status), grant entries (XENMEM_resource_grant_table),
+ * the xenstore home.  Never complete (xen_transparent_source_gaps). */
+int xen_transparent_collect(struct xen_guest *x,
+                            struct xmig_transparent_state *st);
+
+#endif

@@ -1,0 +1,794 @@
+/*
+ * The xen backend's ops table: a live x86 HVM (or PVH) domain of the Xen
+ * 4.17 host this process runs in (the control domain), as a migration
+ * source (xmig_xen_guest_open) or as the destination a toolstack created
+ * (xen_guest_adopt).  Memory goes through libxenforeignmemory, log-dirty
+ * through XEN_DOMCTL_shadow_op, pause and scheduling through libxenctrl.
+ * State (registers, parameters, TSC, CPU policy, transparent state) is in
+ * xen_state.c.  docs/xen-backend.md has the whole story.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "backends/xen/xen.h"
+#include "common/error.h"
+#include "common/log.h"
+
+#define PAGE XEN_PAGE
+#define CHUNK_SHIFT 15   /* populated-bitmap chunks: 2^15 pfns, 4 KiB */
+
+/* What map() hands out for a pfn at which the guest has no page. */
+static const uint8_t xen_zero_page[XEN_PAGE] __attribute__((aligned(4096)));
+
+static struct xen_guest *xg(struct xmig_guest *g)
+{
+    return (struct xen_guest *)g;
+}
+
+int xen_backend_built(void)
+{
+    return 1;
+}
+
+/* ---- logging and errors ---------------------------------------------- */
+
+static void log_vmessage(xentoollog_logger *l, xentoollog_level level,
+                         int errnoval, const char *context,
+                         const char *format, va_list al)
+    __attribute__((format(printf, 5, 0)));
+
+static void log_vmessage(xentoollog_logger *l, xentoollog_level level,
+                         int errnoval, const char *context,
+                         const char *format, va_list al)
+{
+    struct xen_logger *lg = (struct xen_logger *)l;
+
+    (void)errnoval;
+    (void)context;
+    if (level < XTL_WARN) {
+        return;
+    }
+    vsnprintf(lg->last, sizeof(lg->last), format, al);
+    lg->last[strcspn(lg->last, "\n")] = '\0';
+    if (level == XTL_WARN) {
+        log_msg(XMIG_LOG_WARNING, "xen: %s", lg->last);
+    }
+}
+
+static void log_destroy(xentoollog_logger *l)
+{
+    (void)l;
+}
+
+void xen_call_begin(struct xen_guest *x)
+{
+    x->log.last[0] = '\0';
+    errno = 0;
+}
+
+int xen_fail(struct xen_guest *x, enum xmig_error_category cat,
+             const char *what)
+{
+    int e = errno;
+
+    /* err_set appends ": <strerror(e)>" itself. */
+    return err_set(cat, e, "%s (domain %u)%s%s%s%s", what, x->domid,
+                   e ? "" : ": failed", x->log.last[0] ? " (libxc: " : "",
+                   x->log.last, x->log.last[0] ? ")" : "");
+}
+
+/* ---- opening --------------------------------------------------------- */
+
+static const struct backend_ops xen_ops;
+
+/* Is this a Xen control domain at all?  Asked before libxc, which would
+ * otherwise only say that it could not open privcmd. */
+static int xen_probe(void)
+{
+    if (access("/proc/xen", F_OK) == 0 ||
+        access("/dev/xen/privcmd", F_OK) == 0) {
+        return 0;
+    }
+    return err_set(XMIG_ERR_UNSUPPORTED, 0, "no Xen hypervisor here: "
+                   "/proc/xen missing (and no /dev/xen/privcmd): this system "
+                   "is not running as a Xen control domain");
+}
+
+static int domain_info(struct xen_guest *x, xc_domaininfo_t *di)
+{
+    int n;
+
+    xen_call_begin(x);
+    n = xc_domain_getinfolist(x->xch, x->domid, 1, di);
+    if (n < 0) {
+        return xen_fail(x, XMIG_ERR_IO, "xc_domain_getinfolist");
+    }
+    if (n == 0 || di->domain != x->domid) {
+        return err_set(XMIG_ERR_USAGE, ENOENT, "no domain %u on this host",
+                       x->domid);
+    }
+    return 0;
+}
+
+static int load_info(struct xen_guest *x)
+{
+    xc_domaininfo_t di;
+    xen_pfn_t gpfns = 0;
+    unsigned bits;
+    int v;
+
+    if (domain_info(x, &di) < 0) {
+        return -1;
+    }
+    if (!(di.flags & XEN_DOMINF_hvm_guest)) {
+        return err_set(XMIG_ERR_UNSUPPORTED, 0, "domain %u is a PV guest: "
+                       "the xen backend handles x86 HVM and PVH guests only",
+                       x->domid);
+    }
+    if (di.flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown)) {
+        return err_set(XMIG_ERR_USAGE, 0, "domain %u is %s", x->domid,
+                       di.flags & XEN_DOMINF_dying ? "dying" : "shut down");
+    }
+    if (x->incoming && !(di.flags & XEN_DOMINF_paused)) {
+        return err_set(XMIG_ERR_USAGE, 0, "domain %u is not paused: only a "
+                       "paused domain that a toolstack created to restore "
+                       "into can be adopted", x->domid);
+    }
+    if (!x->incoming) {
+        xen_call_begin(x);
+        if (xc_domain_nr_gpfns(x->xch, x->domid, &gpfns) < 0) {
+            return xen_fail(x, XMIG_ERR_IO, "xc_domain_nr_gpfns");
+        }
+        x->nr_pfns = gpfns;
+    }
+    x->vcpus = di.max_vcpu_id == XEN_INVALID_MAX_VCPU_ID
+                   ? 0
+                   : di.max_vcpu_id + 1;
+    bits = di.gpaddr_bits;
+    if (bits < 32 || bits > 52) {
+        bits = 52;
+    }
+    x->pfn_limit = UINT64_C(1) << (bits - 12);
+    if (!x->incoming && x->nr_pfns > x->pfn_limit) {
+        return err_set(XMIG_ERR_UNSUPPORTED, 0, "domain %u reports %llu "
+                       "pfns, beyond its %u-bit physical address space",
+                       x->domid, (unsigned long long)x->nr_pfns, bits);
+    }
+    xen_call_begin(x);
+    v = xc_version(x->xch, XENVER_version, NULL);
+    if (v < 0) {
+        return xen_fail(x, XMIG_ERR_IO, "xc_version");
+    }
+    x->xen_major = (uint32_t)v >> 16;
+    x->xen_minor = (uint32_t)v & 0xFFFF;
+    return 0;
+}
+
+static void release(struct xen_guest *x);
+
+static struct xen_guest *xen_new(uint32_t domid, int incoming)
+{
+    struct xen_guest *x;
+
+    if (domid == 0 || domid >= XEN_DOMID_FIRST_RESERVED) {
+        err_set(XMIG_ERR_USAGE, 0, "xen guest: domid %u: 1 to %u "
+                "(domain 0 and the reserved domids cannot be migrated)",
+                domid, XEN_DOMID_FIRST_RESERVED - 1);
+        return NULL;
+    }
+    if (xen_probe() < 0) {
+        return NULL;
+    }
+    x = calloc(1, sizeof(*x));
+    if (!x) {
+        err_set(XMIG_ERR_NOMEM, ENOMEM, "xen guest");
+        return NULL;
+    }
+    x->base.ops = &xen_ops;
+    x->domid = domid;
+    x->incoming = incoming;
+    x->log.vtable.vmessage = log_vmessage;
+    x->log.vtable.progress = NULL;
+    x->log.vtable.destroy = log_destroy;
+    x->dirty_hbuf.ubuf = (void *)-1;
+    xen_call_begin(x);
+    x->xch = xc_interface_open(&x->log.vtable, &x->log.vtable, 0);
+    if (!x->xch) {
+        int e = errno;
+        err_set(XMIG_ERR_UNSUPPORTED, e, "no Xen hypervisor here: "
+                "xc_interface_open failed%s%s%s", x->log.last[0] ? " (libxc: "
+                                                                 : "",
+                x->log.last, x->log.last[0] ? ")" : "");
+        free(x);
+        return NULL;
+    }
+    x->fmem = xenforeignmemory_open(&x->log.vtable, 0);
+    if (!x->fmem) {
+        xen_fail(x, XMIG_ERR_IO, "xenforeignmemory_open");
+        release(x);
+        return NULL;
+    }
+    if (load_info(x) < 0) {
+        release(x);
+        return NULL;
+    }
+    return x;
+}
+
+struct xmig_guest *xmig_xen_guest_open(uint32_t domid)
+{
+    struct xen_guest *x = xen_new(domid, 0);
+
+    return x ? &x->base : NULL;
+}
+
+struct xmig_guest *xen_guest_adopt(uint32_t domid,
+                                   const struct xen_adopt_params *p)
+{
+    struct xen_guest *x = xen_new(domid, 1);
+
+    if (!x) {
+        return NULL;
+    }
+    if (p) {
+        x->adopt = *p;
+    }
+    return &x->base;
+}
+
+/* ---- source: memory -------------------------------------------------- */
+
+static int xen_info(struct xmig_guest *g, struct guest_info *out)
+{
+    struct xen_guest *x = xg(g);
+
+    if (!x->incoming && load_info(x) < 0) {
+        return -1;
+    }
+    out->guest_type = XMIG_DOMAIN_X86_HVM;
+    out->nr_pfns = x->nr_pfns;
+    out->vcpus = x->vcpus;
+    out->domid = (uint16_t)x->domid;
+    out->xen_major = x->xen_major;
+    out->xen_minor = x->xen_minor;
+    return 0;
+}
+
+static int batch_ok(struct xen_guest *x, const uint64_t *pfns, uint32_t n)
+{
+    if (n > XEN_BATCH) {
+        return err_set(XMIG_ERR_USAGE, EINVAL, "xen backend: %u pages at "
+                       "once, at most %u", n, XEN_BATCH);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (pfns[i] >= x->pfn_limit) {
+            return err_set(XMIG_ERR_PROTOCOL, 0, "pfn 0x%llx is beyond domain "
+                           "%u's physical address space",
+                           (unsigned long long)pfns[i], x->domid);
+        }
+        x->arr[i] = (xen_pfn_t)pfns[i];
+    }
+    return 0;
+}
+
+static int xen_map(struct xmig_guest *g, const uint64_t *pfns, uint32_t n,
+                   const void **pages)
+{
+    struct xen_guest *x = xg(g);
+    int slot = -1, mapped = 0;
+    uint8_t *base;
+
+    for (int i = 0; i < XEN_MAX_MAPS && slot < 0; i++) {
+        slot = x->maps[i].base ? -1 : i;
+    }
+    if (slot < 0) {
+        return err_set(XMIG_ERR_LIMIT, 0, "xen backend: more than %d page "
+                       "batches mapped at once", XEN_MAX_MAPS);
+    }
+    if (n == 0) {
+        return 0;
+    }
+    if (batch_ok(x, pfns, n) < 0) {
+        return -1;
+    }
+    xen_call_begin(x);
+    base = xenforeignmemory_map(x->fmem, x->domid, PROT_READ, n, x->arr,
+                                x->errs);
+    if (!base) {
+        return xen_fail(x, XMIG_ERR_IO, "mapping guest pages");
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (x->errs[i] == 0) {
+            pages[i] = base + (size_t)i * PAGE;
+            mapped++;
+        } else if (x->errs[i] == -EINVAL) {
+            /* No RAM at this gfn (a hole, MMIO): what libxc sends as XTAB.
+             * The engine cannot say "no page", so it goes as zeros. */
+            if (x->holes++ == 0) {
+                log_msg(XMIG_LOG_WARNING, "xen: domain %u has no page at pfn "
+                        "0x%llx (and maybe others): such pfns go as zero "
+                        "pages, since the engine has no XTAB entry",
+                        x->domid, (unsigned long long)pfns[i]);
+            }
+            pages[i] = xen_zero_page;
+        } else {
+            int e = -x->errs[i];
+            xenforeignmemory_unmap(x->fmem, base, n);
+            return err_set(XMIG_ERR_IO, e, "mapping pfn 0x%llx of domain "
+                           "%u%s", (unsigned long long)pfns[i], x->domid,
+                           e == ENOENT ? " (paged out or shared: xmig "
+                                         "does not migrate such guests)"
+                                       : "");
+        }
+    }
+    if (!mapped) {
+        xenforeignmemory_unmap(x->fmem, base, n);
+        return 0;
+    }
+    x->maps[slot].base = base;
+    x->maps[slot].n = n;
+    return 0;
+}
+
+static void xen_unmap(struct xmig_guest *g, const void **pages, uint32_t n)
+{
+    struct xen_guest *x = xg(g);
+
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *p = pages[i];
+        if (p == xen_zero_page) {
+            continue;
+        }
+        for (int s = 0; s < XEN_MAX_MAPS; s++) {
+            const uint8_t *b = x->maps[s].base;
+            if (b && p >= b && p < b + (size_t)x->maps[s].n * PAGE) {
+                xenforeignmemory_unmap(x->fmem, x->maps[s].base,
+                                       x->maps[s].n);
+                x->maps[s].base = NULL;
+                x->maps[s].n = 0;
+                return;
+            }
+        }
+    }
+}
+
+/* ---- source: log-dirty ---------------------------------------------- */
+
+static void free_bitmap(struct xen_guest *x)
+{
+    if (x->dirty_bits) {
+        xc__hypercall_buffer_free_pages(x->xch, &x->dirty_hbuf,
+                                        x->dirty_pages);
+    }
+    memset(&x->dirty_hbuf, 0, sizeof(x->dirty_hbuf));
+    x->dirty_hbuf.ubuf = (void *)-1;
+    x->dirty_bits = NULL;
+    x->dirty_pages = 0;
+}
+
+static int ensure_bitmap(struct xen_guest *x)
+{
+    uint64_t bytes = (x->nr_pfns + 63) / 64 * 8;
+    uint64_t pages = (bytes + PAGE - 1) / PAGE;
+
+    if (pages == 0) {
+        pages = 1;
+    }
+    if (x->dirty_bits && (uint64_t)x->dirty_pages >= pages) {
+        return 0;
+    }
+    free_bitmap(x);
+    if (pages > INT32_MAX) {
+        return err_set(XMIG_ERR_LIMIT, 0, "a log-dirty bitmap for %llu pfns",
+                       (unsigned long long)x->nr_pfns);
+    }
+    xen_call_begin(x);
+    x->dirty_bits = xc__hypercall_buffer_alloc_pages(x->xch, &x->dirty_hbuf,
+                                                     (int)pages);
+    if (!x->dirty_bits) {
+        return xen_fail(x, XMIG_ERR_NOMEM, "allocating the log-dirty bitmap");
+    }
+    x->dirty_pages = (int)pages;
+    return 0;
+}
+
+static int shadow_op(struct xen_guest *x, unsigned int op)
+{
+    return xc_shadow_control(x->xch, x->domid, op, NULL, 0);
+}
+
+/* XEN_DOMCTL_SHADOW_OP_CLEAN into dirty_bits: the bits since the last
+ * one, and a fresh start. */
+static int logdirty_clean(struct xen_guest *x)
+{
+    xc_shadow_op_stats_t stats;
+    long long rc;
+
+    memset(&stats, 0, sizeof(stats));
+    xen_call_begin(x);
+    rc = xc_logdirty_control(x->xch, x->domid, XEN_DOMCTL_SHADOW_OP_CLEAN,
+                             &x->dirty_hbuf, x->nr_pfns,
+                             x->paused ? XEN_DOMCTL_SHADOW_LOGDIRTY_FINAL : 0,
+                             &stats);
+    if (rc < 0) {
+        return xen_fail(x, XMIG_ERR_IO, "reading the log-dirty bitmap");
+    }
+    if ((uint64_t)rc != x->nr_pfns) {
+        return err_set(XMIG_ERR_IO, 0, "reading the log-dirty bitmap (domain "
+                       "%u): Xen covered %lld of %llu pfns", x->domid, rc,
+                       (unsigned long long)x->nr_pfns);
+    }
+    return 0;
+}
+
+static int xen_logdirty_enable(struct xmig_guest *g, int on)
+{
+    struct xen_guest *x = xg(g);
+
+    if (!on) {
+        if (!x->logdirty) {
+            return 0;
+        }
+        xen_call_begin(x);
+        x->logdirty = 0;
+        if (shadow_op(x, XEN_DOMCTL_SHADOW_OP_OFF) < 0) {
+            return xen_fail(x, XMIG_ERR_IO, "switching log-dirty mode off");
+        }
+        return 0;
+    }
+    if (ensure_bitmap(x) < 0) {
+        return -1;
+    }
+    xen_call_begin(x);
+    if (shadow_op(x, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY) < 0) {
+        /* Already on (qemu tracks VRAM that way): off, then on again. */
+        xen_call_begin(x);
+        if (shadow_op(x, XEN_DOMCTL_SHADOW_OP_OFF) < 0 ||
+            shadow_op(x, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY) < 0) {
+            return xen_fail(x, XMIG_ERR_IO, "switching log-dirty mode on");
+        }
+    }
+    x->logdirty = 1;
+    return logdirty_clean(x);   /* every page clean from here */
+}
+
+static int xen_logdirty_read_clear(struct xmig_guest *g, uint64_t *bitmap,
+                                   uint64_t *count)
+{
+    struct xen_guest *x = xg(g);
+
+    if (!x->logdirty) {
+        return err_set(XMIG_ERR_USAGE, 0, "log-dirty mode is off for domain "
+                       "%u", x->domid);
+    }
+    if (logdirty_clean(x) < 0) {
+        return -1;
+    }
+    *count = xen_bitmap_take(x->dirty_bits, x->nr_pfns, bitmap);
+    return 0;
+}
+
+/* ---- source: run control ---------------------------------------------- */
+
+static int xen_pause(struct xmig_guest *g)
+{
+    struct xen_guest *x = xg(g);
+
+    xen_call_begin(x);
+    if (xc_domain_pause(x->xch, x->domid) < 0) {
+        return xen_fail(x, XMIG_ERR_IO, "pausing");
+    }
+    x->paused = 1;
+    return 0;
+}
+
+static int xen_unpause(struct xmig_guest *g)
+{
+    struct xen_guest *x = xg(g);
+
+    xen_call_begin(x);
+    if (xc_domain_unpause(x->xch, x->domid) < 0) {
+        return xen_fail(x, XMIG_ERR_IO, "unpausing");
+    }
+    x->paused = 0;
+    return 0;
+}
+
+/* The domain's scheduler cap, finding out which scheduler it has. */
+static int cap_get(struct xen_guest *x, uint16_t *cap)
+{
+    struct xen_domctl_sched_credit2 c2;
+    struct xen_domctl_sched_credit c1;
+
+    memset(&c2, 0, sizeof(c2));
+    memset(&c1, 0, sizeof(c1));
+    xen_call_begin(x);
+    if (x->sched != 1 && xc_sched_credit2_domain_get(x->xch, x->domid,
+                                                     &c2) == 0) {
+        x->sched = 2;
+        *cap = c2.cap;
+        return 0;
+    }
+    if (x->sched != 2 && xc_sched_credit_domain_get(x->xch, x->domid,
+                                                    &c1) == 0) {
+        x->sched = 1;
+        *cap = c1.cap;
+        return 0;
+    }
+    return err_set(XMIG_ERR_UNSUPPORTED, 0, "throttling domain %u: its "
+                   "scheduler is neither credit2 nor credit, so xmig has no "
+                   "cap to slow it with (migrate without auto-converge)",
+                   x->domid);
+}
+
+static int cap_set(struct xen_guest *x, uint16_t cap)
+{
+    int rc;
+
+    xen_call_begin(x);
+    if (x->sched == 2) {
+        struct xen_domctl_sched_credit2 c2;
+        memset(&c2, 0, sizeof(c2));
+        rc = xc_sched_credit2_domain_get(x->xch, x->domid, &c2);
+        c2.cap = cap;
+        rc = rc < 0 ? rc : xc_sched_credit2_domain_set(x->xch, x->domid, &c2);
+    } else {
+        struct xen_domctl_sched_credit c1;
+        memset(&c1, 0, sizeof(c1));
+        rc = xc_sched_credit_domain_get(x->xch, x->domid, &c1);
+        c1.cap = cap;
+        rc = rc < 0 ? rc : xc_sched_credit_domain_set(x->xch, x->domid, &c1);
+    }
+    return rc < 0 ? xen_fail(x, XMIG_ERR_IO, "setting the scheduler cap") : 0;
+}
+
+/* An approximation: a scheduler cap of (100 - percent)% of one physical
+ * CPU per vCPU, for the whole domain.  A guest that already uses less CPU
+ * than that is not slowed at all. */
+static int xen_throttle(struct xmig_guest *g, unsigned percent)
+{
+    struct xen_guest *x = xg(g);
+    uint16_t cap = 0;
+
+    if (!x->capped && percent == 0) {
+        return 0;
+    }
+    if (!x->capped) {
+        if (cap_get(x, &cap) < 0) {
+            return -1;
+        }
+        x->orig_cap = cap;
+    }
+    if (cap_set(x, (uint16_t)xen_throttle_cap(percent, x->vcpus,
+                                              x->orig_cap)) < 0) {
+        return -1;
+    }
+    x->capped = percent != 0;
+    return 0;
+}
+
+static int xen_state(struct xmig_guest *g, int transparent,
+                     struct guest_state *out)
+{
+    return xen_get_state(xg(g), transparent, out);
+}
+
+static void xen_state_put(struct xmig_guest *g, struct guest_state *st)
+{
+    (void)g;
+    xen_put_state(st);
+}
+
+/* ---- destination ----------------------------------------------------- */
+
+/* Mark pfn populated; returns the bit it had, -1 without memory. */
+static int mark_populated(struct xen_guest *x, uint64_t pfn)
+{
+    uint64_t chunk = pfn >> CHUNK_SHIFT, bit = pfn & ((1u << CHUNK_SHIFT) - 1);
+    uint64_t *words, mask = UINT64_C(1) << (bit % 64);
+    int old;
+
+    if (chunk >= x->nchunks) {
+        uint64_t more = chunk + 1 > x->nchunks * 2 ? chunk + 1 : x->nchunks * 2;
+        uint64_t **grown = realloc(x->populated, more * sizeof(*grown));
+        if (!grown) {
+            return err_set(XMIG_ERR_NOMEM, ENOMEM, "populated-pfn bitmap");
+        }
+        memset(grown + x->nchunks, 0, (more - x->nchunks) * sizeof(*grown));
+        x->populated = grown;
+        x->nchunks = more;
+    }
+    if (!x->populated[chunk]) {
+        x->populated[chunk] = calloc(1u << (CHUNK_SHIFT - 6), sizeof(uint64_t));
+        if (!x->populated[chunk]) {
+            return err_set(XMIG_ERR_NOMEM, ENOMEM, "populated-pfn bitmap");
+        }
+    }
+    words = x->populated[chunk];
+    old = (words[bit / 64] & mask) != 0;
+    words[bit / 64] |= mask;
+    return old;
+}
+
+static void release_populated(struct xen_guest *x)
+{
+    if (x->pop_base) {
+        xenforeignmemory_unmap(x->fmem, x->pop_base, x->pop_n);
+        x->pop_base = NULL;
+        x->pop_n = 0;
+    }
+}
+
+/* The pages stay writable until the next populate(), set_state(),
+ * commit() or discard(): the engine writes them right after the call. */
+static int xen_populate(struct xmig_guest *g, const uint64_t *pfns,
+                        uint32_t n, void **pages)
+{
+    struct xen_guest *x = xg(g);
+    uint32_t k = 0;
+    uint8_t *base;
+
+    if (!x->incoming || x->state_set) {
+        return err_set(XMIG_ERR_USAGE, 0, "domain %u: pages can be populated "
+                       "only in an adopted domain before its state is set",
+                       x->domid);
+    }
+    release_populated(x);
+    if (n == 0) {
+        return 0;
+    }
+    if (batch_ok(x, pfns, n) < 0) {
+        return -1;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        int old = mark_populated(x, pfns[i]);
+        if (old < 0) {
+            return -1;
+        }
+        if (!old) {
+            x->arr[k++] = (xen_pfn_t)pfns[i];
+        }
+    }
+    xen_call_begin(x);
+    if (k && xc_domain_populate_physmap_exact(x->xch, x->domid, k, 0, 0,
+                                              x->arr) < 0) {
+        return xen_fail(x, XMIG_ERR_NOMEM, "populating guest memory");
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        x->arr[i] = (xen_pfn_t)pfns[i];
+    }
+    xen_call_begin(x);
+    base = xenforeignmemory_map(x->fmem, x->domid, PROT_READ | PROT_WRITE,
+                                n, x->arr, x->errs);
+    if (!base) {
+        return xen_fail(x, XMIG_ERR_IO, "mapping new guest pages");
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (x->errs[i]) {
+            int e = -x->errs[i];
+            xenforeignmemory_unmap(x->fmem, base, n);
+            return err_set(XMIG_ERR_IO, e, "mapping new pfn 0x%llx of domain "
+                           "%u", (unsigned long long)pfns[i], x->domid);
+        }
+        pages[i] = base + (size_t)i * PAGE;
+    }
+    x->pop_base = base;
+    x->pop_n = n;
+    return 0;
+}
+
+static int xen_set(struct xmig_guest *g, const struct guest_state *st)
+{
+    struct xen_guest *x = xg(g);
+
+    release_populated(x);
+    return xen_set_state(x, st);
+}
+
+static int xen_commit(struct xmig_guest *g)
+{
+    struct xen_guest *x = xg(g);
+
+    if (!x->incoming || !x->state_set) {
+        return err_set(XMIG_ERR_USAGE, 0, "domain %u: %s", x->domid,
+                       x->incoming ? "its state has not been set: it cannot "
+                                     "run"
+                                   : "a migration source cannot be "
+                                     "committed");
+    }
+    release_populated(x);
+    xen_call_begin(x);
+    if (xc_domain_unpause(x->xch, x->domid) < 0) {
+        return xen_fail(x, XMIG_ERR_IO, "unpausing the restored guest");
+    }
+    x->committed = 1;
+    return 0;
+}
+
+/* Drop xmig's hold on the domain: the scheduler cap and log-dirty mode it
+ * set are undone, the domain itself is left as it is (a source paused
+ * after a migration stays paused, for the toolstack to destroy). */
+static void release(struct xen_guest *x)
+{
+    if (x->capped) {
+        (void)cap_set(x, x->orig_cap);
+        x->capped = 0;
+    }
+    if (x->logdirty) {
+        (void)shadow_op(x, XEN_DOMCTL_SHADOW_OP_OFF);
+        x->logdirty = 0;
+    }
+    for (int s = 0; s < XEN_MAX_MAPS; s++) {
+        if (x->maps[s].base) {
+            xenforeignmemory_unmap(x->fmem, x->maps[s].base, x->maps[s].n);
+        }
+    }
+    if (x->fmem) {
+        release_populated(x);
+    }
+    if (x->xch) {
+        free_bitmap(x);
+    }
+    for (uint64_t c = 0; c < x->nchunks; c++) {
+        free(x->populated[c]);
+    }
+    free(x->populated);
+    if (x->fmem) {
+        xenforeignmemory_close(x->fmem);
+    }
+    if (x->xch) {
+        xc_interface_close(x->xch);
+    }
+    free(x);
+}
+
+static void xen_discard(struct xmig_guest *g)
+{
+    struct xen_guest *x = xg(g);
+
+    if (!x) {
+        return;
+    }
+    if (x->incoming && !x->committed) {
+        release_populated(x);
+        xen_call_begin(x);
+        if (xc_domain_destroy(x->xch, x->domid) < 0) {
+            xen_fail(x, XMIG_ERR_IO, "destroying the half-restored domain");
+            log_msg(XMIG_LOG_WARNING, "xen: %s", xmig_error_message());
+        }
+    }
+    release(x);
+}
+
+static void xen_destroy(struct xmig_guest *g)
+{
+    if (g) {
+        release(xg(g));
+    }
+}
+
+static const struct backend_ops xen_ops = {
+    .name = "xen",
+    .info = xen_info,
+    .map = xen_map,
+    .unmap = xen_unmap,
+    .zero_pages = NULL,
+    .logdirty_enable = xen_logdirty_enable,
+    .logdirty_read_clear = xen_logdirty_read_clear,
+    .pause = xen_pause,
+    .unpause = xen_unpause,
+    .throttle = xen_throttle,
+    .get_state = xen_state,
+    .put_state = xen_state_put,
+    .digest = NULL,
+    .populate = xen_populate,
+    .set_state = xen_set,
+    .commit = xen_commit,
+    .discard = xen_discard,
+    .destroy = xen_destroy,
+};
