@@ -23,6 +23,7 @@ int destroy_main(int argc, char **argv);
 int cancel_main(int argc, char **argv);
 int status_main(int argc, char **argv);
 int save_main(int argc, char **argv);
+int report_main(int argc, char **argv);
 int restore_main(int argc, char **argv);
 /* Save a guest to PATH atomically (cmd_save.c; also used by xmigd). */
 int save_to_file(struct xmig_guest *g, const char *path,

@@ -93,7 +93,7 @@ static int check(const char *cmd, const char *reply, struct json_obj *o)
 }
 
 /* Call fn on each flat object of the array under "key". */
-static void each(const char *reply, const char *key,
+void ctl_each(const char *reply, const char *key,
                  void (*fn)(const struct json_obj *o, void *u), void *u)
 {
     char pat[64];
@@ -182,7 +182,7 @@ int list_main(int argc, char **argv)
         printf("%s\n", reply);
     } else if (rc == 0) {
         printf("%-20s %-10s %12s  %-9s\n", "NAME", "STATE", "MEMORY", "ORIGIN");
-        each(reply, "guests", print_guest, NULL);
+        ctl_each(reply, "guests", print_guest, NULL);
     }
     free(reply);
     return rc == 0 ? 0 : EXIT_INVALID;
@@ -386,7 +386,7 @@ int status_main(int argc, char **argv)
                 print_status(&one, NULL);
             }
         } else {
-            each(reply, "migrations", print_status, NULL);
+            ctl_each(reply, "migrations", print_status, NULL);
         }
     }
     free(reply);

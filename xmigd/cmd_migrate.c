@@ -118,6 +118,7 @@ int migrate_main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     const char *control = NULL, *tls_mode = NULL;
+    int name_given = 0;
     struct xmig_sim_config sc = { 512ull << 20, 2, XMIG_SIM_MIXED, 0, 11, 1,
                                   50 };
     struct xmig_migrate_params p;
@@ -141,6 +142,7 @@ int migrate_main(int argc, char **argv)
         if (opt == 0x1000) {
             tls_mode = optarg;
         }
+        name_given |= opt == 0x1005;
         if (r) {
             continue;
         }
@@ -228,6 +230,18 @@ int migrate_main(int argc, char **argv)
     if (cert && xmig_tls_config_set_identity(tls, cert, key) < 0) {
         fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
         return EXIT_USAGE;
+    }
+    if (!name_given) {
+        /* The receiver's certificate must name the host we connect to. */
+        char host[256];
+        const char *hp = argv[optind + 1], *colon = strrchr(hp, ':');
+        size_t n = colon ? (size_t)(colon - hp) : strlen(hp);
+        if (hp[0] == '[' && n >= 2) {
+            hp++;
+            n -= 2;
+        }
+        snprintf(host, sizeof(host), "%.*s", (int)n, hp);
+        (void)xmig_tls_config_set_peer_name(tls, host);
     }
     p.initial_downtime_ms = p.downtime_ms < 30 ? p.downtime_ms : 30;
     p.progress = progress;

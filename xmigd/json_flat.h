@@ -31,6 +31,10 @@ const char *json_str(const struct json_obj *o, const char *key);
 double json_num(const struct json_obj *o, const char *key, double def);
 int json_bool(const struct json_obj *o, const char *key, int def);
 
+/* Call fn on each flat object of the array member "key" in text. */
+void ctl_each(const char *text, const char *key,
+              void (*fn)(const struct json_obj *o, void *u), void *u);
+
 /* Append s as a JSON string literal (quoted, escaped). */
 void json_quote(char *out, size_t len, const char *s);
 

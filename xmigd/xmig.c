@@ -1,5 +1,6 @@
 /* xmig: the command line, as a table of subcommands. */
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@ static const struct subcommand {
     { "restore", restore_main, "restore a guest from a save file" },
     { "migrate-receive", migrate_receive_main,
       "receive a live migration and run the guest" },
+    { "report", report_main, "plot a migration's rounds as SVG" },
     { "verify", verify_main, "check a stream against the Xen specs" },
     { "dump", dump_main, "list a stream's headers and records" },
     { "sample", sample_main, "write a synthetic sample stream" },
@@ -82,6 +84,8 @@ void cli_report(const char *cmd, const char *path)
 
 int main(int argc, char **argv)
 {
+    /* A peer hanging up is an error to report, not a reason to die. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         return usage(stderr, EXIT_USAGE);
     }
