@@ -473,6 +473,7 @@ static void peer_address(int fd, char *buf, size_t len)
     char host[INET6_ADDRSTRLEN] = "?";
     int port = 0;
 
+    ss.ss_family = AF_UNSPEC;   /* a pipe or a file has no peer address */
     if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
         if (ss.ss_family == AF_INET) {
             struct sockaddr_in *in = (struct sockaddr_in *)&ss;

@@ -28,9 +28,11 @@
  * Valgrind: the dirty tracking resumes writes after a SIGSEGV handler, and
  * valgrind only resumes correctly with precise exceptions:
  *   valgrind --vex-iropt-register-updates=allregs-at-mem-access ...
- * (without it a vCPU reads past its RAM and dies).  Under valgrind, or with
- * XMIG_TEST_SLOW=1, guests are smaller and time limits longer.  Run one
- * test: test_migrate NAME (a cmocka filter, "*" allowed).
+ * (without it valgrind resumes a faulting write with stale registers, a
+ * vCPU reads past its RAM and dies; `make valgrind` does not pass it yet).
+ * Under valgrind, or with XMIG_TEST_SLOW=1, guests are smaller and time
+ * limits longer.  XMIG_TEST_VERBOSE=1 prints every round.  Run one test:
+ * test_migrate NAME (a cmocka filter, "*" allowed).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -78,10 +80,13 @@
 #define XL_READY "domain received, ready to unpause"
 #define XL_GO "domain is yours, you are cleared to unpause"
 #define XL_RESULT "my copy unpause results are as follows"
+#define NOT_XL "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n" \
+               "Connection: close\r\n\r\n"
 
 /* ---- environment ---------------------------------------------------- */
 
 static int slow;            /* valgrind, or XMIG_TEST_SLOW=1 */
+static int verbose;         /* XMIG_TEST_VERBOSE=1: every round */
 static double tscale = 1.0; /* time limits are multiplied by this */
 static const char *current_test = "?";
 
@@ -207,6 +212,17 @@ static int thread_count(void)
     return n;
 }
 
+/* A joined thread can linger in /proc for a moment after its join. */
+static int threads_settle(int want)
+{
+    double end = now_s() + 2.0 * tscale;
+
+    while (thread_count() != want && now_s() < end) {
+        sleep_ms(1);
+    }
+    return thread_count();
+}
+
 /* ---- socket helpers ------------------------------------------------- */
 
 static int recv_exact(int fd, void *buf, size_t n)
@@ -292,6 +308,7 @@ struct mitm {
     int64_t flip_pfn;           /* flip an octet of this pfn's page, in
                                  * every PAGE_DATA that carries it; -1 */
     uint32_t flip_pfn_octet;
+    int flip_pfn_verify_only;   /* ... only in the VERIFY pass */
     int cut_after_go;           /* cut once "go" reached the receiver */
     int drop_go;                /* cut instead of forwarding "go" */
     struct xmig_guest *shadow;  /* gets every page forwarded */
@@ -310,7 +327,10 @@ struct mitm {
     uint64_t pages, xalloc, verify_pages, verify_mismatches;
     uint64_t up_bytes;
     char why[160];              /* the stream made no sense to the framer */
+    uint8_t *buf;               /* BUF octets for the downstream thread */
 };
+
+#define BUF (16 * PAGE)
 
 static void mitm_init(struct mitm *m)
 {
@@ -411,11 +431,9 @@ static int take(struct mitm *m, void *buf, size_t n)
 
 static int pass(struct mitm *m, uint64_t n)
 {
-    static __thread uint8_t buf[65536];
-
     while (n) {
-        size_t k = n < sizeof(buf) ? (size_t)n : sizeof(buf);
-        if (take(m, buf, k) < 0) {
+        size_t k = n < BUF ? (size_t)n : BUF;
+        if (take(m, m->buf, k) < 0) {
             return -1;
         }
         n -= k;
@@ -471,7 +489,7 @@ static void to_shadow(struct mitm *m, const uint64_t *pfns, uint32_t n,
 
 static int page_data(struct mitm *m, uint32_t len)
 {
-    static __thread uint8_t buf[16 * PAGE];
+    uint8_t *buf = m->buf;
     uint8_t h[8];
     uint8_t *words = NULL;
     uint64_t *pfns = NULL;
@@ -511,7 +529,10 @@ static int page_data(struct mitm *m, uint32_t len)
         rc = pass(m, pad8(len) - 8 - (uint64_t)count * 8);
         goto out;
     }
-    for (uint32_t j = 0; m->flip_pfn >= 0 && j < ndata; j++) {
+    for (uint32_t j = 0;
+         m->flip_pfn >= 0 && (m->verify || !m->flip_pfn_verify_only) &&
+         j < ndata;
+         j++) {
         if (pfns[j] == (uint64_t)m->flip_pfn) {
             add_flip(m, m->off + (uint64_t)j * PAGE + m->flip_pfn_octet);
         }
@@ -668,6 +689,8 @@ static void mitm_start(struct mitm *m, int *sender_fd, int *receiver_fd)
 {
     int s1[2], s2[2];
 
+    m->buf = malloc(BUF);
+    assert_non_null(m->buf);
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s1), 0);
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s2), 0);
     *sender_fd = s1[0];
@@ -684,7 +707,8 @@ static void mitm_join(struct mitm *m)
     pthread_join(m->up, NULL);
     close(m->a);
     close(m->b);
-    pthread_mutex_destroy(&m->lock);
+    free(m->buf);
+    m->buf = NULL;
 }
 
 /* ---- receivers ------------------------------------------------------ */
@@ -692,6 +716,7 @@ static void mitm_join(struct mitm *m)
 enum rx_mode {
     RX_REAL,        /* xmig_migrate_receive */
     RX_CLOSE,       /* closes without a word */
+    RX_NOT_XL,      /* answers, but not as xl's receiver */
     RX_STATUS       /* reads and checks the stream, then reports status */
 };
 
@@ -763,6 +788,9 @@ static void *rx_main(void *arg)
         break;
     case RX_CLOSE:
         break;
+    case RX_NOT_XL:
+        (void)xmig_transport_write(t, NOT_XL, strlen(NOT_XL));
+        break;
     case RX_STATUS:
         fake_receiver(r, t);
         break;
@@ -814,7 +842,7 @@ static void on_progress(void *u, const struct xmig_iteration_stats *round)
     r->progress_calls++;
     if (r->cut_at_round && round->iteration == (uint32_t)r->cut_at_round &&
         !round->final) {
-        sleep_ms(r->cut_delay_ms);
+        sleep_ms((unsigned)(r->cut_delay_ms * tscale));
         mitm_cut(&r->m, 1);
     }
 }
@@ -859,6 +887,15 @@ static void run_go(struct run *r)
     if (!r->direct) {
         mitm_join(&r->m);
     }
+    for (uint32_t i = 0; verbose && i < r->st.nrounds; i++) {
+        const struct xmig_iteration_stats *x = &r->st.rounds[i];
+        printf("      round %u%s: %llu dirty, %llu sent, %llu zero, "
+               "%.1f ms, throttle %u%%, expected %.1f ms\n", x->iteration,
+               x->final ? " (final)" : "", (unsigned long long)x->dirty_pages,
+               (unsigned long long)x->pages_sent,
+               (unsigned long long)x->zero_pages, x->duration_s * 1000.0,
+               x->throttle, x->expected_downtime_ms);
+    }
     if (r->rc) {
         printf("    sender: %s\n", r->err);
     }
@@ -872,11 +909,28 @@ static void run_go(struct run *r)
 
 static void run_done(struct run *r)
 {
+    pthread_mutex_destroy(&r->m.lock);
     xmig_guest_destroy(r->rx.g);
     xmig_guest_destroy(r->src);
     xmig_guest_destroy(r->shadow);
     r->rx.g = r->src = r->shadow = NULL;
     assert_int_equal(sim_ram_maps(), 0);
+}
+
+/* Some checks need a guest that dirties pages all the time (its vCPU
+ * throttled, rounds that never converge).  On a loaded host its vCPU can
+ * be starved for a whole round: such a run proves nothing and is run
+ * again, twice at most, saying so.  1: clean up and try again. */
+static int again(struct run *r, int attempt, int meaningful)
+{
+    if (meaningful || attempt >= 3) {
+        return 0;
+    }
+    printf("    the guest did not keep dirtying pages (stop: %s, throttle "
+           "<= %u%%; a starved vCPU?): again\n", r->st.stop_reason,
+           r->st.max_throttle);
+    run_done(r);
+    return 1;
 }
 
 /* ---- a tiny JSON checker -------------------------------------------- */
@@ -1185,9 +1239,11 @@ static void check_success(struct run *r)
     if (r->mp.digest) {
         check_json(st);
     }
-    /* the source: paused, tracking off, left to be destroyed */
+    /* the source: paused, left to be destroyed, nothing of the migration
+     * left on it */
     assert_int_equal(sim_paused(r->src), 1);
     assert_int_equal(sim_of(r->src)->tracking, 0);
+    assert_int_equal(sim_throttle(r->src), 0);
     assert_true(heartbeat_still(r->src, 20));
     /* the destination runs, with what the source had at pause */
     assert_true(heartbeat_moves(r->rx.g, 5));
@@ -1231,7 +1287,7 @@ static void check_runs_here(struct run *r, const char *sender_says,
     }
     /* nothing kept: no RAM, no vCPU of a half-built guest */
     assert_int_equal(sim_ram_maps(), guests);
-    assert_int_equal(thread_count(), r->base_threads);
+    assert_int_equal(threads_settle(r->base_threads), r->base_threads);
 }
 
 /* ---- the isolation wrapper ------------------------------------------ */
@@ -1415,14 +1471,19 @@ TEST(auto_converge_on, 60, NULL)
     struct run r;
     unsigned last = 0;
 
-    run_init(&r, XMIG_SIM_STRESS, 16);
-    r.sc.vcpus = 1;
-    r.sc.fill_percent = 100;
-    r.mp.bandwidth = slow ? 8u << 20 : 64u << 20;
-    r.mp.downtime_ms = 30;
-    r.mp.initial_downtime_ms = 30;
-    r.mp.auto_converge = 1;
-    run_go(&r);
+    for (int attempt = 1;; attempt++) {
+        run_init(&r, XMIG_SIM_STRESS, 16);
+        r.sc.vcpus = 1;
+        r.sc.fill_percent = 100;
+        r.mp.bandwidth = slow ? 8u << 20 : 64u << 20;
+        r.mp.downtime_ms = 30;
+        r.mp.initial_downtime_ms = 30;
+        r.mp.auto_converge = 1;
+        run_go(&r);
+        if (!again(&r, attempt, r.st.max_throttle > 0)) {
+            break;
+        }
+    }
     check_success(&r);
     for (uint32_t i = 0; i < r.st.nrounds; i++) {
         assert_true(r.st.rounds[i].throttle >= last);
@@ -1439,21 +1500,26 @@ TEST(auto_converge_off, 60, NULL)
 {
     struct run r;
 
-    run_init(&r, XMIG_SIM_STRESS, 16);
-    r.sc.vcpus = 1;
-    r.sc.fill_percent = 100;
-    r.mp.bandwidth = slow ? 8u << 20 : 64u << 20;
-    r.mp.downtime_ms = 0;
-    r.mp.auto_converge = 0;
-    r.mp.max_iters = 4;
-    run_go(&r);
+    for (int attempt = 1;; attempt++) {
+        run_init(&r, XMIG_SIM_STRESS, 16);
+        r.sc.vcpus = 1;
+        r.sc.fill_percent = 100;
+        r.mp.bandwidth = slow ? 8u << 20 : 64u << 20;
+        r.mp.downtime_ms = 0;   /* converged only by a round with no writes */
+        r.mp.auto_converge = 0;
+        r.mp.max_iters = 4;
+        run_go(&r);
+        if (!again(&r, attempt,
+                   strcmp(r.st.stop_reason, "4 rounds done") == 0)) {
+            break;
+        }
+    }
     check_success(&r);
     assert_int_equal(r.st.iterations, 5);
     assert_string_equal(r.st.stop_reason, "4 rounds done");
     assert_int_equal(r.st.max_throttle, 0);
     for (uint32_t i = 0; i < r.st.nrounds; i++) {
         assert_int_equal(r.st.rounds[i].throttle, 0);
-        assert_true(r.st.rounds[i].dirty_pages > 0);
     }
     run_done(&r);
 }
@@ -1551,16 +1617,32 @@ TEST(fail_no_banner, 30, NULL)
     run_done(&r);
 }
 
+/* Something else answers: an HTTP server, say. */
+TEST(fail_not_xl, 30, NULL)
+{
+    struct run r;
+
+    run_init(&r, XMIG_SIM_IDLE, 16);
+    r.direct = 1;
+    r.rx.mode = RX_NOT_XL;
+    run_go(&r);
+    check_runs_here(&r, "waiting for the receiver: expected \"xl migration "
+                        "receiver ready", NULL);
+    assert_contains(r.err, "got \"HTTP/1.1 400 Bad Request");
+    assert_int_equal(r.cat, XMIG_ERR_PROTOCOL);
+    run_done(&r);
+}
+
 TEST(fail_cut_round1, 30, NULL)
 {
     struct run r;
 
     run_init(&r, XMIG_SIM_IDLE, 16);
     r.sc.fill_percent = 50;
-    r.m.cut_after = 1u << 20;
+    r.m.cut_after = r.sc.memory_bytes / 16;   /* round 1 carries half */
     run_go(&r);
     assert_true(r.m.deliberate);
-    assert_true(r.m.cut_at == 1u << 20);
+    assert_true(r.m.cut_at == r.sc.memory_bytes / 16);
     check_runs_here(&r, "write", "truncated");
     assert_int_equal(r.st.nrounds, 0);
     run_done(&r);
@@ -1607,19 +1689,25 @@ TEST(fail_cut_state_records, 30, NULL)
 {
     struct run r;
 
-    run_init(&r, XMIG_SIM_STRESS, 16);
-    r.sc.vcpus = 1;
-    r.mp.transparent = 1;
-    r.mp.bandwidth = slow ? 8u << 20 : 64u << 20;
-    r.mp.downtime_ms = 0;
-    r.mp.max_iters = 4;
-    r.m.rec = (struct rec_rule){ 1, XMIG_LAYER_LIBXC, XMIG_LIBXC_X86_TSC_INFO,
-                                 0, 12, 1 };
-    run_go(&r);
+    for (int attempt = 1;; attempt++) {
+        run_init(&r, XMIG_SIM_STRESS, 16);
+        r.sc.vcpus = 1;
+        r.mp.transparent = 1;
+        r.mp.bandwidth = slow ? 8u << 20 : 64u << 20;
+        r.mp.downtime_ms = 0;
+        r.mp.max_iters = 4;
+        r.m.rec = (struct rec_rule){ 1, XMIG_LAYER_LIBXC,
+                                     XMIG_LIBXC_X86_TSC_INFO, 0, 12, 1 };
+        run_go(&r);
+        if (!again(&r, attempt, r.st.max_throttle > 0)) {
+            break;
+        }
+    }
     assert_true(r.m.deliberate);
     assert_true(r.m.cut_at == r.m.rec_offset + 12);
     assert_true(r.st.max_throttle > 0);
-    assert_string_equal(r.st.stop_reason, "4 rounds done");   /* paused */
+    assert_true(strstr(r.st.stop_reason, "4 rounds done") ||
+                strstr(r.st.stop_reason, "expected downtime"));   /* paused */
     check_runs_here(&r, NULL, "truncated");
     run_done(&r);
 }
@@ -1631,7 +1719,7 @@ TEST(fail_no_room, 30, NULL)
 
     run_init(&r, XMIG_SIM_IDLE, 16);
     r.direct = 1;
-    r.rx.p.max_memory = 8u << 20;
+    r.rx.p.max_memory = r.sc.memory_bytes / 2;
     run_go(&r);
     check_runs_here(&r, NULL, "no room here");
     assert_int_equal(r.rx.cat, XMIG_ERR_NOMEM);
@@ -1668,6 +1756,26 @@ TEST(fail_digest_mismatch, 30, NULL)
     assert_true(r.m.flipped >= 1);
     check_runs_here(&r, "waiting for the destination to confirm",
                     "arrived different");
+    run_done(&r);
+}
+
+/* VERIFY: a page of the checking pass changed in flight (the copies the
+ * guest is built from are intact): the destination counts it and refuses;
+ * without VERIFY nothing would have been wrong. */
+TEST(fail_verify_mismatch, 30, NULL)
+{
+    struct run r;
+
+    run_init(&r, XMIG_SIM_MIXED, 16);
+    r.mp.verify = 1;
+    r.m.flip_pfn = 2;
+    r.m.flip_pfn_octet = 7;
+    r.m.flip_pfn_verify_only = 1;
+    run_go(&r);
+    assert_true(r.m.flipped == 1);
+    assert_true(r.m.verify_mismatches == 1);
+    check_runs_here(&r, "waiting for the destination to confirm",
+                    "VERIFY: 1 pages differ");
     run_done(&r);
 }
 
@@ -1774,7 +1882,7 @@ TEST(fail_lost_before_go, 30, NULL)
     assert_null(r.rx.g);
     assert_contains(r.rx.err, "waiting for permission to start the guest");
     assert_int_equal(sim_ram_maps(), 2);   /* the source and the shadow */
-    assert_int_equal(thread_count(), r.base_threads);
+    assert_int_equal(threads_settle(r.base_threads), r.base_threads);
     /* The operator, knowing now, resumes the source: it runs as before. */
     assert_int_equal(xmig_guest_unpause(r.src), 0);
     assert_true(heartbeat_moves(r.src, 5));
@@ -1782,29 +1890,34 @@ TEST(fail_lost_before_go, 30, NULL)
 }
 
 /* After "outcome unknown" the source stays paused, but nothing of the
- * migration should stay on it: resumed later (the operator's call), it
- * must run untracked and at full speed. */
-TEST(fail_lost_after_go_clean, 60,
-     "on 'outcome unknown' xmig_migrate_send leaves log-dirty on and the "
-     "throttle set (libxmig/migrate_send.c, the 'rc < 0' branch after "
-     "resume_here's): switch both off there, without unpausing")
+ * migration stays on it: resumed later (the operator's call), it runs
+ * untracked and at full speed.  (Log-dirty and the throttle used to stay
+ * on there.) */
+TEST(fail_lost_after_go_clean, 60, NULL)
 {
     struct run r;
 
-    run_init(&r, XMIG_SIM_STRESS, 16);
-    r.sc.vcpus = 1;
-    r.sc.fill_percent = 100;
-    r.mp.bandwidth = slow ? 8u << 20 : 64u << 20;
-    r.mp.downtime_ms = 0;
-    r.mp.max_iters = 4;
-    r.m.drop_go = 1;
-    run_go(&r);
+    for (int attempt = 1;; attempt++) {
+        run_init(&r, XMIG_SIM_STRESS, 16);
+        r.sc.vcpus = 1;
+        r.sc.fill_percent = 100;
+        r.mp.bandwidth = slow ? 8u << 20 : 64u << 20;
+        r.mp.downtime_ms = 0;
+        r.mp.max_iters = 4;
+        r.m.drop_go = 1;
+        run_go(&r);
+        if (!again(&r, attempt, r.st.max_throttle > 0)) {
+            break;
+        }
+    }
     assert_int_equal(r.rc, -1);
     assert_contains(r.err, "migration outcome unknown");
     assert_true(r.st.max_throttle > 0);
     assert_int_equal(sim_paused(r.src), 1);
     assert_int_equal(sim_of(r.src)->tracking, 0);
     assert_int_equal(sim_throttle(r.src), 0);
+    assert_int_equal(xmig_guest_unpause(r.src), 0);
+    assert_true(heartbeat_moves(r.src, 5));
     run_done(&r);
 }
 
@@ -1819,7 +1932,7 @@ TEST(fail_cut_busy_guest, 60, NULL)
 
         run_init(&r, XMIG_SIM_STRESS, 16);
         r.sc.seed = 200 + (uint32_t)i;
-        r.m.cut_after = (2u + (unsigned)i) << 20;
+        r.m.cut_after = r.sc.memory_bytes / 10 * (uint64_t)(i + 1);
         run_go(&r);
         check_runs_here(&r, "write", "truncated");
         run_done(&r);
@@ -1868,6 +1981,8 @@ static void patch(struct buf b, const char *from, const char *to)
     memcpy(p, to, strlen(to));
 }
 
+/* Under valgrind this also checks that the receiver's tls_info on a
+ * transport that is not a socket reads no uninitialised sockaddr. */
 TEST(refuse_streams, 30, NULL)
 {
     char err[1024];
@@ -1961,6 +2076,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(tracking_stress_no_digest),
         cmocka_unit_test(tracking_hammer),
         cmocka_unit_test(fail_no_banner),
+        cmocka_unit_test(fail_not_xl),
         cmocka_unit_test(fail_cut_round1),
         cmocka_unit_test(fail_cut_later_round),
         cmocka_unit_test(fail_cut_final_round),
@@ -1968,6 +2084,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(fail_no_room),
         cmocka_unit_test(fail_corrupt_record),
         cmocka_unit_test(fail_digest_mismatch),
+        cmocka_unit_test(fail_verify_mismatch),
         cmocka_unit_test(fail_bad_kernel_page),
         cmocka_unit_test(fail_commit),
         cmocka_unit_test(fail_nonzero_status),
@@ -1981,10 +2098,17 @@ int main(int argc, char **argv)
     };
 
     slow = ON_VALGRIND() || (env && env[0] == '1');
+    env = getenv("XMIG_TEST_VERBOSE");
+    verbose = env && env[0] == '1';
     tscale = slow ? 10.0 : 1.0;
 #if defined(__SANITIZE_ADDRESS__)
     tscale *= 3;
 #endif
+    if (ON_VALGRIND()) {
+        printf("valgrind: needs --vex-iropt-register-updates="
+               "allregs-at-mem-access, or the sim's vCPUs crash (see the "
+               "top of tests/test_migrate.c)\n");
+    }
     signal(SIGPIPE, SIG_IGN);   /* a cut connection is an error, not death */
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc > 1) {

@@ -40,6 +40,7 @@ struct sim_guest {
 
     /* vCPUs */
     pthread_t threads[SIM_MAX_VCPUS];
+    uint32_t nr_threads;             /* of those, created (to join) */
     int started;
     pthread_mutex_t lock;
     pthread_cond_t cond;

@@ -207,8 +207,11 @@ int sim_vcpus_start(struct sim_guest *s)
     s->paused = 0;
     for (uint32_t v = 0; v < s->nr_vcpus; v++) {
         int rc = pthread_create(&s->threads[v], NULL, vcpu_main, s);
+
+        if (rc == 0) {
+            s->nr_threads = v + 1;
+        }
         if (rc != 0) {
-            s->nr_vcpus = v;
             return err_set(XMIG_ERR_IO, rc, "starting sim vCPU %u", v);
         }
     }
@@ -221,9 +224,10 @@ void sim_vcpus_stop(struct sim_guest *s)
     s->stopping = 1;
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
-    for (uint32_t v = 0; v < s->nr_vcpus; v++) {
+    for (uint32_t v = 0; v < s->nr_threads; v++) {
         pthread_join(s->threads[v], NULL);
     }
+    s->nr_threads = 0;
     s->started = 0;
 }
 
