@@ -1756,16 +1756,19 @@ static int under_valgrind(void)
     return p && strstr(p, "vgpreload") != NULL;
 }
 
-static int address_space_limit_usable(void)
-{
 #if defined(__SANITIZE_ADDRESS__)
-    return 0;   /* ASan reserves terabytes of shadow up front */
+#define UNDER_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-    return 0;
-#else
-    return !under_valgrind();
+#define UNDER_ASAN 1
 #endif
+#endif
+
+static int address_space_limit_usable(void)
+{
+#ifdef UNDER_ASAN
+    (void)under_valgrind;
+    return 0;   /* ASan reserves terabytes of shadow up front */
 #else
     return !under_valgrind();   /* valgrind's own mappings would break */
 #endif
