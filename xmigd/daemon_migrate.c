@@ -172,6 +172,10 @@ int d_migrate_start(struct daemon *d, const char *guest, const char *dest,
     m->params.name = m->guest;   /* p->name belongs to the request */
     dg->state = G_MIGRATING;
     j = malloc(sizeof(*j));
+    if (j) {
+        j->d = d;   /* before the thread exists: it reads them at once */
+        j->m = m;
+    }
     if (!j || pthread_create(&m->thread, NULL, outgoing_main, j) != 0) {
         free(j);
         m->state = M_FAILED;
@@ -181,8 +185,6 @@ int d_migrate_start(struct daemon *d, const char *guest, const char *dest,
         pthread_mutex_unlock(&d->lock);
         return -1;
     }
-    j->d = d;
-    j->m = m;
     pthread_mutex_unlock(&d->lock);
     return id;
 }
@@ -194,6 +196,24 @@ struct inbound {
     int fd;
 };
 
+/* A name no guest here has: the sender's, else NAME-2, NAME-3, ...
+ * (the sender's name cut short to leave room for the suffix). */
+static void unique_name(struct daemon *d, const char *want, char *name,
+                        size_t len)
+{
+    snprintf(name, len, "%s", want);
+    for (unsigned n = 2; d_guest_find(d, name); n++) {
+        char suffix[16];
+        int sl = snprintf(suffix, sizeof(suffix), "-%u", n);
+        int keep = (int)strlen(want);
+
+        if (keep > (int)len - 1 - sl) {
+            keep = (int)len - 1 - sl;
+        }
+        snprintf(name, len, "%.*s%s", keep, want, suffix);
+    }
+}
+
 static void *inbound_main(void *arg)
 {
     struct inbound *in = arg;
@@ -204,6 +224,7 @@ static void *inbound_main(void *arg)
     struct xmig_transport *t = tls ? xmig_transport_tls_server(in->fd, tls)
                                    : NULL;
     struct xmig_guest *g = NULL;
+    struct d_guest *dg;
     char name[64];
 
     if (!t) {
@@ -220,18 +241,15 @@ static void *inbound_main(void *arg)
     }
     if (g) {
         pthread_mutex_lock(&d->lock);
-        snprintf(name, sizeof(name), "%s", st.guest_name[0] ? st.guest_name
-                                                             : "received");
-        if (d_guest_find(d, name)) {
-            snprintf(name + strlen(name) / 2, sizeof(name) - strlen(name) / 2,
-                     "-%d", d->next_mig + 1000);
-        }
-        if (!d_guest_add(d, name, g)) {
+        unique_name(d, st.guest_name[0] ? st.guest_name : "received", name,
+                    sizeof(name));
+        dg = d_guest_add(d, name, g);
+        if (!dg) {
             xmig_guest_destroy(g);
             d_log(d, 1, "no room in the guest table for %s", name);
         } else {
-            d_guest_find(d, name)->memory_mib = st.guest_pages / 256;
-            snprintf(d_guest_find(d, name)->origin, 32, "received");
+            dg->memory_mib = st.guest_pages / 256;
+            snprintf(dg->origin, sizeof(dg->origin), "received");
             d_log(d, 0, "received %s: %.1f MiB in %.2f s, %s", name,
                   (double)st.bytes / 1048576.0, st.total_s,
                   st.verified ? "verified" : "not verified");

@@ -27,10 +27,16 @@ static void on_signal(int sig)
     daemon_state.stopping = 1;
 }
 
+/* The control socket this daemon made (to remove only that one). */
+static dev_t control_dev;
+static ino_t control_ino;
+
 static int control_socket(struct daemon *d)
 {
     struct sockaddr_un a = { .sun_family = AF_UNIX };
     char dir[256], *slash;
+    struct stat sb;
+    mode_t old_mask;
     int s;
 
     if (strlen(d->cfg.control) >= sizeof(a.sun_path)) {
@@ -44,18 +50,54 @@ static int control_socket(struct daemon *d)
         (void)mkdir(dir, 0700);
     }
     snprintf(a.sun_path, sizeof(a.sun_path), "%s", d->cfg.control);
-    unlink(a.sun_path);
+    if (lstat(a.sun_path, &sb) == 0) {
+        if (!S_ISSOCK(sb.st_mode)) {
+            fprintf(stderr, "xmigd: control socket %s: something else is "
+                            "there (not a socket); remove it or choose "
+                            "another path\n", d->cfg.control);
+            return -1;
+        }
+        s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s >= 0 && connect(s, (struct sockaddr *)&a, sizeof(a)) == 0) {
+            close(s);
+            fprintf(stderr, "xmigd: control socket %s: another xmigd is "
+                            "serving it; stop it first or choose another "
+                            "path\n", d->cfg.control);
+            return -1;
+        }
+        if (s >= 0) {
+            close(s);
+        }
+        unlink(a.sun_path);   /* stale: nobody listens there */
+    }
     s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    old_mask = umask(077);
     if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-        chmod(a.sun_path, 0600) < 0 || listen(s, 16) < 0) {
+        chmod(a.sun_path, 0600) < 0 || listen(s, 16) < 0 ||
+        stat(a.sun_path, &sb) < 0) {
         fprintf(stderr, "xmigd: control socket %s: %s\n", d->cfg.control,
                 strerror(errno));
+        umask(old_mask);
         if (s >= 0) {
             close(s);
         }
         return -1;
     }
+    umask(old_mask);
+    control_dev = sb.st_dev;
+    control_ino = sb.st_ino;
     return s;
+}
+
+/* Remove the control socket at exit, if it is still ours. */
+static void control_socket_remove(const char *path)
+{
+    struct stat sb;
+
+    if (lstat(path, &sb) == 0 && sb.st_dev == control_dev &&
+        sb.st_ino == control_ino) {
+        unlink(path);
+    }
 }
 
 static void usage(FILE *f)
@@ -165,7 +207,7 @@ int main(int argc, char **argv)
         }
     }
     pthread_mutex_unlock(&d->lock);
-    unlink(d->cfg.control);
+    control_socket_remove(d->cfg.control);
     d_log(d, 0, "stopped");
     return 0;
 }
