@@ -60,7 +60,7 @@ FUZZ_BINS := $(FUZZ_NAMES:%=$(O)/fuzz/%)
 
 .PHONY: all check check-shared check-conformance check-unit check-cli check-interop check-headers \
 	check-vm check-xen check-tls check-stunnel check-daemon \
-	check-sanitizers valgrind fuzz fuzz-build bench bench-transport demo install \
+	check-sanitizers valgrind fuzz fuzz-build bench bench-transport bench-migrate demo install \
 	uninstall clean distclean corpus
 
 XMIGD_SRCS := xmigd/xmigd.c xmigd/daemon_config.c xmigd/daemon_guests.c \
@@ -237,6 +237,7 @@ $(O)/bench/%: $(S)/bench/%.c libxmig.a
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 	@$(MAKE) --no-print-directory bench-transport
+	@$(MAKE) --no-print-directory bench-migrate
 
 # The benchmark's two ends (and its timing helper): bench/xfer_peer.c.
 $(O)/bench/xfer-peer: $(S)/bench/xfer_peer.c libxmig.a
@@ -247,6 +248,13 @@ $(O)/bench/xfer-peer: $(S)/bench/xfer_peer.c libxmig.a
 # BENCH_GIB=N (default 2), BENCH_REPS=N (default 3).
 bench-transport: xmig $(O)/bench/xfer-peer
 	@XMIG=./xmig PEER=$(O)/bench/xfer-peer $(S)/bench/bench_transport.sh
+
+# Live migration of sim guests (idle, medium, heavy) over plain TCP,
+# in-process TLS and the stunnel pipeline, with the raw transport
+# (tls-pipe) measured in the same run.  BENCH_GIB=N or BENCH_MIB=N (default
+# 1 GiB), BENCH_REPS=N (default 3); bench/bench_migrate.sh lists the rest.
+bench-migrate: xmig $(O)/tests/tls-pipe
+	@XMIG=./xmig TLS_PIPE=$(O)/tests/tls-pipe $(S)/bench/bench_migrate.sh
 
 demo: xmig
 	@XMIG=./xmig $(S)/tests/demo.sh

@@ -34,6 +34,7 @@ struct sim_guest {
     uint32_t nr_vcpus;
     uint64_t nr_pfns;
     int memfd;
+    uint64_t data_from, data_to;   /* a data extent of memfd seen last */
     uint8_t *ram;               /* nr_pfns * 4096, MAP_SHARED on memfd */
     _Atomic uint64_t *dirty;    /* one bit per pfn */
     int tracking;

@@ -210,7 +210,8 @@ static void walk(const struct sim_guest *s, uint64_t from, uint64_t end,
     off_t pos = (off_t)from;
 
     while ((uint64_t)pos < end) {
-        off_t d = lseek(s->memfd, pos, SEEK_DATA);
+        off_t d = (uint64_t)pos >= s->data_from && (uint64_t)pos < s->data_to
+                      ? pos : lseek(s->memfd, pos, SEEK_DATA);
         off_t h;
         if (d < 0 || (uint64_t)d >= end) {
             hole(u, (uint64_t)pos, end - (uint64_t)pos);
@@ -219,7 +220,18 @@ static void walk(const struct sim_guest *s, uint64_t from, uint64_t end,
         if (d > pos) {
             hole(u, (uint64_t)pos, (uint64_t)(d - pos));
         }
-        h = lseek(s->memfd, d, SEEK_HOLE);
+        /* Data never turns back into a hole (nothing punches holes), so
+         * the extent found last time still holds: without this, every
+         * call scans to the end of the file (O(n^2) over a pass). */
+        if ((uint64_t)d >= s->data_from && (uint64_t)d < s->data_to) {
+            h = (off_t)s->data_to;
+        } else {
+            h = lseek(s->memfd, d, SEEK_HOLE);
+            if (h > d) {
+                ((struct sim_guest *)(uintptr_t)s)->data_from = (uint64_t)d;
+                ((struct sim_guest *)(uintptr_t)s)->data_to = (uint64_t)h;
+            }
+        }
         if (h < 0 || (uint64_t)h > end) {
             h = (off_t)end;
         }
