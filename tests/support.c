@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "common/cursor.h"
 #include "tests/support.h"
@@ -220,4 +222,27 @@ struct buf raw_buf(struct raw *r)
     r->data = NULL;
     r->len = r->cap = 0;
     return b;
+}
+
+int memfd_of(const uint8_t *p, size_t n)
+{
+    int fd = memfd_create("xmig-test", MFD_CLOEXEC);
+    size_t done = 0;
+
+    if (fd < 0) {
+        perror("memfd_create");
+        abort();
+    }
+    while (done < n) {
+        ssize_t w = write(fd, p + done, n - done);
+        if (w <= 0) {
+            perror("write to memfd");
+            abort();
+        }
+        done += (size_t)w;
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        abort();
+    }
+    return fd;
 }

@@ -36,6 +36,11 @@ int read_all(struct buf b, enum xmig_format f);
 int refused(struct buf b, enum xmig_format f, enum xmig_error_category cat,
             long want_offset, const char *want_text);
 
+/* The octets in a fresh memfd at offset 0, so a reader sees a plain file
+ * descriptor: no lending, every octet through the reader's own buffer.
+ * Aborts on failure. */
+int memfd_of(const uint8_t *p, size_t n);
+
 /* Little-endian patching helpers. */
 void poke32(struct buf b, size_t off, uint32_t v);
 void poke64(struct buf b, size_t off, uint64_t v);

@@ -1440,23 +1440,6 @@ static struct buf build_case(const struct neg_case *nc, long *base)
     return b;
 }
 
-/* The octets in a fresh memfd, positioned at 0, so the reader sees a plain
- * file descriptor: no lending, every octet through its own buffer. */
-static int memfd_of(const uint8_t *p, size_t n)
-{
-    int fd = memfd_create("xmig-negative", MFD_CLOEXEC);
-    size_t done = 0;
-
-    assert_true(fd >= 0);
-    while (done < n) {
-        ssize_t w = write(fd, p + done, n - done);
-        assert_true(w > 0);
-        done += (size_t)w;
-    }
-    assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-    return fd;
-}
-
 enum path { VIA_MEMORY, VIA_FD };
 
 static const char *path_name(enum path p)
