@@ -32,7 +32,8 @@ CLI_SRCS := xmigd/xmig.c xmigd/cmd_verify.c xmigd/cmd_dump.c \
 	xmigd/cmd_migrate.c xmigd/net.c xmigd/cmd_ctl.c xmigd/json_flat.c \
 	xmigd/cmd_save.c xmigd/atomic_file.c xmigd/cmd_report.c
 TEST_NAMES := test_cursor test_records test_negative test_streams \
-	test_writer test_errors test_transparent test_xen test_migrate
+	test_writer test_errors test_transparent test_xen test_migrate \
+	test_engine_paths
 TEST_SUPPORT := tests/support.c
 BENCH_NAMES := bench_codec
 FUZZ_NAMES := fuzz_libxc fuzz_libxl fuzz_xl
@@ -44,8 +45,8 @@ FUZZ_NAMES := fuzz_libxc fuzz_libxl fuzz_xl
 XEN_ALL_SRCS := $(patsubst $(S)/%,%,$(wildcard $(S)/backends/xen/*.c))
 ifeq ($(HAVE_XEN),yes)
 XEN_SRCS := $(filter-out backends/xen/xen_absent.c,$(XEN_ALL_SRCS))
-XEN_LINK := $(XEN_LIBS) $(shell pkg-config --libs xenguest 2>/dev/null || \
-	echo -lxenguest)
+XEN_LINK := $(XEN_LIBS) $(shell pkg-config --libs xenlight xenguest \
+	2>/dev/null || echo -lxenlight -lxenguest)
 else
 XEN_SRCS := backends/xen/xen_absent.c backends/xen/xen_convert.c
 XEN_LINK :=

@@ -333,6 +333,27 @@ int xmig_sim_workload_parse(const char *name, enum xmig_sim_workload *w);
  * drops xmig's handle and leaves the domain as it is (docs/xen-backend.md).
  */
 struct xmig_guest *xmig_xen_guest_open(uint32_t domid);
+/* The name or number of a domain of this Xen host -> its domid. */
+int xmig_xen_domain_lookup(const char *name, uint32_t *domid);
+uint32_t xmig_xen_guest_domid(struct xmig_guest *g);
+/* Ends a xen source after a save or migration: the domain is destroyed
+ * (with what libxl set up for it) and the handle freed, whatever the
+ * result. */
+int xmig_xen_guest_destroy_domain(struct xmig_guest *g);
+int xmig_xen_guest_rename(struct xmig_guest *g, const char *name);
+
+/* Where a stream received on a Xen host goes (the factory_data of
+ * xmig_xen_guest_incoming): into a paused domain the toolstack created for
+ * it (xl create -p, from the same configuration), or into one xmig has
+ * libxl create from the stream's domain config. */
+struct xmig_xen_target {
+    uint32_t domid;             /* 0: create one */
+    const char *name;           /* the created domain's; NULL: the config's */
+};
+/* An xmig_guest_factory; target is a struct xmig_xen_target (or NULL). */
+struct xmig_guest *xmig_xen_guest_incoming(void *target,
+                                           const char *config_json,
+                                           uint64_t max_memkb);
 /* The guest's heartbeat counter (sim guests; 0 otherwise). */
 uint64_t xmig_sim_heartbeat(struct xmig_guest *g);
 int xmig_guest_pause(struct xmig_guest *g);
@@ -349,6 +370,7 @@ struct xmig_iteration_stats {
     int final;
     uint64_t pages_sent;        /* pages carrying data */
     uint64_t zero_pages;        /* sent as allocate-only (first pass) */
+    uint64_t holes;             /* pfns without memory, sent as XTAB */
     uint64_t dirty_pages;       /* dirty when the round started */
     uint64_t bytes;             /* stream octets of the round */
     double start_s;             /* since the migration began */
@@ -367,6 +389,7 @@ struct xmig_migrate_stats {
     uint64_t bytes;
     uint64_t pages_sent;
     uint64_t zero_pages;
+    uint64_t holes;             /* pfns without memory (XTAB) */
     uint64_t guest_pages;
     uint32_t iterations;        /* including the final, paused one */
     unsigned max_throttle;
@@ -410,9 +433,20 @@ int xmig_migrate_send(struct xmig_guest *g, struct xmig_transport *t,
                       const struct xmig_migrate_params *p,
                       struct xmig_migrate_stats *stats);
 
+/* Makes the guest a stream is received into, once the stream has said
+ * what it is: config_json is the domain configuration its xl header
+ * carries (libxl's JSON: streams without one are refused before), and
+ * max_memkb the memory that configuration gives.  NULL, with the xmig error set, refuses the stream;
+ * the engine discards the guest if anything fails later. */
+typedef struct xmig_guest *(*xmig_guest_factory)(void *user,
+                                                const char *config_json,
+                                                uint64_t max_memkb);
+
 struct xmig_receive_params {
     uint64_t max_memory;        /* refuse larger guests; 0: no limit */
     uint16_t domid;             /* for non-transparent streams; 0: 1 */
+    xmig_guest_factory factory; /* NULL: a sim guest in this process */
+    void *factory_data;
 };
 
 /* Receive a guest over t and run it here; NULL: nothing is left behind. */

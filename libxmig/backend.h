@@ -40,7 +40,10 @@ struct backend_ops {
 
     /* ---- source ---- */
     int (*info)(struct xmig_guest *g, struct guest_info *out);
-    /* Pointers to the guest's pages (valid until unmap), one per pfn. */
+    /* Pointers to the guest's pages (valid until unmap), one per pfn;
+     * NULL for a pfn at which the guest has no memory (a hole, MMIO),
+     * which goes as XTAB: no data, nothing populated at the destination.
+     * (A backend with holes and a digest must digest them as zeros.) */
     int (*map)(struct xmig_guest *g, const uint64_t *pfns, uint32_t n,
                const void **pages);
     void (*unmap)(struct xmig_guest *g, const void **pages, uint32_t n);
@@ -61,6 +64,10 @@ struct backend_ops {
     int (*get_state)(struct xmig_guest *g, int transparent,
                      struct guest_state *out);
     void (*put_state)(struct xmig_guest *g, struct guest_state *st);
+    /* Optional: the toolstack's domain configuration (libxl JSON) for the
+     * xl header, owned by the backend; *json NULL (or no op): the engine
+     * writes a minimal one (type, name, memory, vCPUs). */
+    int (*domain_config)(struct xmig_guest *g, const char **json);
     /* Optional: an integrity digest of everything the guest holds, to
      * prove the destination equal (sim); NULL when the backend has none. */
     int (*digest)(struct xmig_guest *g, uint8_t out[32]);

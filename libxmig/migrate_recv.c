@@ -30,6 +30,7 @@ struct receiver {
     uint8_t digest[32];
     uint64_t pages, zero_pages, verify_mismatches;
     char name[64];
+    char *config;               /* the xl header's domain config, or NULL */
 };
 
 static double now_s(void)
@@ -80,6 +81,13 @@ static int on_xl_header(struct receiver *r, const struct xmig_record *rec)
     uint64_t kb = 0;
 
     config_name(&rec->u.xl, r->name, sizeof(r->name));
+    free(r->config);
+    r->config = rec->u.xl.config ? strndup((const char *)rec->u.xl.config,
+                                           rec->u.xl.config_len)
+                                 : NULL;
+    if (rec->u.xl.config && !r->config) {
+        return err_set(XMIG_ERR_NOMEM, ENOMEM, "the domain config");
+    }
     if (config_memkb(&rec->u.xl, &kb) < 0) {
         return -1;
     }
@@ -223,7 +231,10 @@ static int on_item(void *user, const struct xmig_record *rec)
             return err_set(XMIG_ERR_UNSUPPORTED, 0, "only HVM guests can be "
                            "received here");
         }
-        r->g = sim_guest_incoming(r->nr_pfns, r->domid);
+        r->g = r->p->factory
+                   ? r->p->factory(r->p->factory_data,
+                                   r->config ? r->config : "", r->nr_pfns * 4)
+                   : sim_guest_incoming(r->nr_pfns, r->domid);
         return r->g ? 0 : -1;
     case XMIG_ITEM_RECORD:
         break;
@@ -283,6 +294,7 @@ static void free_state(struct receiver *r)
     free(r->gs.cpuid);
     free(r->gs.msrs);
     xmig_transparent_state_free(r->pv);
+    free(r->config);
 }
 
 static struct xmig_guest *receive(struct xmig_transport *t,

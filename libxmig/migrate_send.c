@@ -116,7 +116,13 @@ static int send_batch(struct sender *s, const uint64_t *pfns, uint32_t n,
     for (uint32_t i = 0; i < n; i++) {
         /* Allocate-only for zero pages, but only before a page was ever
          * sent with data: a page sent once must be re-sent with data. */
-        if (first_pass && page_is_zero(pages[i])) {
+        if (!pages[i]) {
+            /* No memory here: what Xen's saver sends as XTAB. */
+            words[i] = ((uint64_t)XMIG_PFN_TYPE_XTAB << XMIG_PFN_TYPE_SHIFT) |
+                       pfns[i];
+            data[i] = NULL;
+            r->holes++;
+        } else if (first_pass && page_is_zero(pages[i])) {
             words[i] = ((uint64_t)XMIG_PFN_TYPE_XALLOC << XMIG_PFN_TYPE_SHIFT) |
                        pfns[i];
             data[i] = NULL;
@@ -219,6 +225,7 @@ static void round_end(struct sender *s, struct xmig_iteration_stats *r)
                                          : 0;
     st->pages_sent += r->pages_sent;
     st->zero_pages += r->zero_pages;
+    st->holes += r->holes;
     st->iterations = r->iteration;
     if (s->throttle > st->max_throttle) {
         st->max_throttle = s->throttle;
@@ -233,9 +240,12 @@ static void round_end(struct sender *s, struct xmig_iteration_stats *r)
 
 static int begin_stream(struct sender *s, const struct guest_state *st0)
 {
-    char json[256];
+    const char *config = NULL;
+    char json[256], name[80];
 
-    char name[80];
+    if (s->ops->domain_config && s->ops->domain_config(s->g, &config) < 0) {
+        return -1;
+    }
 
     if (s->p->name && s->p->name[0] && strlen(s->p->name) < 64 &&
         strspn(s->p->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX"
@@ -250,7 +260,7 @@ static int begin_stream(struct sender *s, const struct guest_state *st0)
              "\"max_vcpus\": %u}}",
              name, (unsigned long long)(s->info.nr_pfns * 4),
              (unsigned long long)(s->info.nr_pfns * 4), s->info.vcpus);
-    if (xmig_writer_xl_header(s->w, json) < 0 ||
+    if (xmig_writer_xl_header(s->w, config ? config : json) < 0 ||
         xmig_writer_libxl_begin(s->w) < 0 ||
         (s->p->transparent &&
          xmig_writer_libxl_transparent(s->w, s->info.domid,

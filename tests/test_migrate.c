@@ -1943,7 +1943,7 @@ TEST(fail_cut_busy_guest, 60, NULL)
 
 static struct xmig_guest *receive_bytes(struct buf b, char *err, size_t len)
 {
-    struct xmig_receive_params p = { 0, 0 };
+    struct xmig_receive_params p = { 0, 0, NULL, NULL };
     struct xmig_migrate_stats st;
     struct xmig_transport *t;
     struct xmig_guest *g;

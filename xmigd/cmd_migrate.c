@@ -339,7 +339,7 @@ int migrate_receive_main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct xmig_tls_config *tls = xmig_tls_config_create();
-    struct xmig_receive_params rp = { 0, 0 };
+    struct xmig_receive_params rp = { 0, 0, NULL, NULL };
     struct xmig_migrate_stats st;
     const char *cert = NULL, *key = NULL, *listen = NULL, *port_file = NULL;
     struct xmig_transport *t;

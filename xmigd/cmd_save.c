@@ -46,10 +46,58 @@ int save_to_file(struct xmig_guest *g, const char *path,
 static void save_help(FILE *out)
 {
     fprintf(out, "usage: xmig save [--control PATH] [--keep] DOM FILE\n"
-                 "  DOM: a guest of the local xmigd, or 'sim' (a simulated "
-                 "guest started here)\n"
+                 "  DOM: a guest of the local xmigd, 'sim' (a simulated "
+                 "guest started here),\n"
+                 "       or xen:NAME / xen:DOMID (a domain of this Xen host, "
+                 "saved from here)\n"
                  "  --keep   leave the guest running (default: it stops once "
                  "saved)\n");
+}
+
+/* xmig save xen:DOM FILE: the domain suspends itself, its memory and state
+ * go into FILE, then it is destroyed, or with --keep resumes (as xl save
+ * and xl save -c). */
+static int save_xen(const char *dom, const char *path, int keep)
+{
+    struct xmig_migrate_stats st;
+    struct xmig_guest *g;
+    uint32_t domid;
+    int rc;
+
+    if (xmig_xen_domain_lookup(dom, &domid) < 0 ||
+        !(g = xmig_xen_guest_open(domid))) {
+        fprintf(stderr, "xmig save: xen:%s: %s\n", dom, xmig_error_message());
+        return EXIT_INVALID;
+    }
+    rc = save_to_file(g, path, &st);
+    if (rc < 0) {
+        fprintf(stderr, "xmig save: xen:%s: %s: %s\n", dom, path,
+                xmig_error_message());
+        xmig_guest_destroy(g);
+        return EXIT_INVALID;
+    }
+    printf("xmig save: domain %u saved to %s: %.1f MiB (%llu pages, %llu "
+           "without memory) in %.3f s\n", domid, path,
+           (double)st.bytes / 1048576.0,
+           (unsigned long long)(st.pages_sent + st.zero_pages),
+           (unsigned long long)st.holes, st.total_s);
+    if (keep) {
+        rc = xmig_guest_unpause(g);
+        if (rc < 0) {
+            fprintf(stderr, "xmig save: domain %u was saved but did not "
+                    "resume: %s\n", domid, xmig_error_message());
+        } else {
+            printf("xmig save: domain %u runs on\n", domid);
+        }
+        xmig_guest_destroy(g);
+        return rc < 0 ? EXIT_INVALID : 0;
+    }
+    if (xmig_xen_guest_destroy_domain(g) < 0) {
+        fprintf(stderr, "xmig save: domain %u was saved but not destroyed: "
+                "%s\n", domid, xmig_error_message());
+        return EXIT_INVALID;
+    }
+    return 0;
 }
 
 int save_main(int argc, char **argv)
@@ -84,6 +132,9 @@ int save_main(int argc, char **argv)
     if (optind != argc - 2) {
         save_help(stderr);
         return EXIT_USAGE;
+    }
+    if (strncmp(argv[optind], "xen:", 4) == 0) {
+        return save_xen(argv[optind] + 4, argv[optind + 1], keep);
     }
     if (strcmp(argv[optind], "sim") == 0) {
         struct xmig_sim_config c = { 256ull << 20, 1, XMIG_SIM_MIXED, 0, 11,
@@ -124,6 +175,40 @@ int save_main(int argc, char **argv)
     return ctl_simple_request("save", control, req);
 }
 
+/* xmig restore --xen FILE: into a domain libxl builds from the file's
+ * config (or, with --domid, into a paused one created beforehand), which
+ * runs once everything is in and checked; on any failure it is destroyed. */
+static int restore_xen(const char *path, uint32_t domid, const char *name)
+{
+    struct xmig_xen_target target = { domid, name };
+    struct xmig_receive_params rp = { 0, 0, xmig_xen_guest_incoming,
+                                      &target };
+    struct xmig_migrate_stats st;
+    struct xmig_transport *t;
+    struct xmig_guest *g;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        fprintf(stderr, "xmig restore: cannot open %s: %s\n", path,
+                strerror(errno));
+        return EXIT_USAGE;
+    }
+    t = xmig_transport_fd(fd, 1);
+    g = t ? xmig_guest_restore(t, &rp, &st) : NULL;
+    xmig_transport_free(t);
+    if (!g) {
+        fprintf(stderr, "xmig restore: %s: %s; nothing was kept\n", path,
+                xmig_error_message());
+        return EXIT_INVALID;
+    }
+    printf("xmig restore: %s runs as domain %u: %.1f MiB, %llu pages, in "
+           "%.3f s\n", st.guest_name[0] ? st.guest_name : "the guest",
+           xmig_xen_guest_domid(g), (double)st.bytes / 1048576.0,
+           (unsigned long long)st.pages_sent, st.total_s);
+    xmig_guest_destroy(g);
+    return 0;
+}
+
 int restore_main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -131,13 +216,16 @@ int restore_main(int argc, char **argv)
         { "name", required_argument, NULL, 'n' },
         { "here", no_argument, NULL, 'H' },
         { "run", required_argument, NULL, 'r' },
+        { "xen", no_argument, NULL, 'x' },
+        { "domid", required_argument, NULL, 'd' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *control = NULL, *name = NULL;
     char abs[PATH_MAX], req[2 * PATH_MAX + 512], q[PATH_MAX + 64], n[200];
     double run = 1.0;
-    int opt, here = 0;
+    unsigned long domid = 0;
+    int opt, here = 0, xen = 0;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -154,11 +242,26 @@ int restore_main(int argc, char **argv)
         case 'r':
             run = strtod(optarg, NULL);
             break;
+        case 'x':
+            xen = 1;
+            break;
+        case 'd': {
+            char *end;
+            domid = strtoul(optarg, &end, 10);
+            if (*end || !domid || domid > 32751) {
+                fprintf(stderr, "xmig restore: --domid %s: a domain id, 1 to "
+                        "32751\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        }
         case 'h':
         default:
             fprintf(opt == 'h' ? stdout : stderr,
                     "usage: xmig restore [--control PATH] [--name NAME] FILE\n"
-                    "       xmig restore --here [--run SECONDS] FILE\n");
+                    "       xmig restore --here [--run SECONDS] FILE\n"
+                    "       xmig restore --xen [--domid ID | --name NAME] "
+                    "FILE\n");
             return opt == 'h' ? 0 : EXIT_USAGE;
         }
     }
@@ -166,8 +269,11 @@ int restore_main(int argc, char **argv)
         fprintf(stderr, "usage: xmig restore [--here] [--name NAME] FILE\n");
         return EXIT_USAGE;
     }
+    if (xen) {
+        return restore_xen(argv[optind], (uint32_t)domid, name);
+    }
     if (here) {
-        struct xmig_receive_params rp = { 0, 0 };
+        struct xmig_receive_params rp = { 0, 0, NULL, NULL };
         struct xmig_migrate_stats st;
         struct xmig_transport *t;
         struct xmig_guest *g;

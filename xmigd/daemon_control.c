@@ -243,7 +243,8 @@ static void op_restore(struct daemon *d, const struct json_obj *o,
                        struct reply *r)
 {
     const char *path = json_str(o, "path"), *want = json_str(o, "name");
-    struct xmig_receive_params rp = { d->cfg.max_memory_mib << 20, 0 };
+    struct xmig_receive_params rp = { d->cfg.max_memory_mib << 20, 0, NULL,
+                                      NULL };
     struct xmig_migrate_stats st;
     struct xmig_transport *t;
     struct xmig_guest *g;

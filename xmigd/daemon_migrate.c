@@ -218,7 +218,8 @@ static void *inbound_main(void *arg)
 {
     struct inbound *in = arg;
     struct daemon *d = in->d;
-    struct xmig_receive_params rp = { d->cfg.max_memory_mib << 20, 0 };
+    struct xmig_receive_params rp = { d->cfg.max_memory_mib << 20, 0, NULL,
+                                      NULL };
     struct xmig_migrate_stats st;
     struct xmig_tls_config *tls = d_tls_config(&d->cfg, "", d->cfg.peer_name);
     struct xmig_transport *t = tls ? xmig_transport_tls_server(in->fd, tls)

@@ -40,6 +40,8 @@ struct xen_guest {
     uint64_t pfn_limit;        /* 1 << (gpaddr_bits - 12) */
 
     int paused;                /* paused by xmig */
+    int suspended;             /* suspended (shut down for suspend) by xmig */
+    char *config_json;         /* the toolstack's config, once asked for */
     int logdirty;              /* log-dirty mode switched on by xmig */
     xc_hypercall_buffer_t dirty_hbuf;
     void *dirty_bits;          /* hypercall memory, dirty_pages pages */
@@ -57,16 +59,17 @@ struct xen_guest {
     } maps[XEN_MAX_MAPS];
     xen_pfn_t arr[XEN_BATCH];
     int errs[XEN_BATCH];
-    uint64_t holes;            /* pfns sent as zero because Xen has none */
+    uint64_t holes;            /* pfns at which Xen has no memory (XTAB) */
 
     /* destination */
     struct xen_adopt_params adopt;
-    uint64_t **populated;      /* two-level bitmap, chunks of 2^15 pfns */
-    uint64_t nchunks;
+    uint64_t populated;        /* pfns xmig populated (the rest were) */
     void *pop_base;            /* the last populate()'s mapping */
     uint32_t pop_n;
     int state_set, committed;
 };
+
+void xen_logger_init(struct xen_logger *l);
 
 /* Fail with libxc's errno and last message:
  * "<what> (domain D): <strerror>[; libxc: <message>]". */
@@ -84,5 +87,13 @@ int xen_set_state(struct xen_guest *x, const struct guest_state *st);
  * the xenstore home.  Never complete (xen_transparent_source_gaps). */
 int xen_transparent_collect(struct xen_guest *x,
                             struct xmig_transparent_state *st);
+
+/* xen_toolstack.c: what libxl does for xmig; 0 or -1 with the error set */
+int xen_ts_config_json(uint32_t domid, char **json);      /* malloc'd */
+int xen_ts_domid(const char *name_or_id, uint32_t *domid);
+int xen_ts_create_paused(const char *json, const char *name,
+                         uint32_t *domid);
+int xen_ts_rename(uint32_t domid, const char *name);
+int xen_ts_destroy(uint32_t domid);
 
 #endif

@@ -5,6 +5,8 @@
  */
 #include <stddef.h>
 
+#include "xmig.h"
+
 #include "backends/xen/xen_convert.h"
 #include "common/error.h"
 
@@ -28,5 +30,42 @@ struct xmig_guest *xen_guest_adopt(uint32_t domid,
     (void)p;
     err_set(XMIG_ERR_UNSUPPORTED, 0, "xen guest %u: xmig was " ABSENT,
             domid);
+    return NULL;
+}
+
+int xmig_xen_domain_lookup(const char *name, uint32_t *domid)
+{
+    (void)domid;
+    return err_set(XMIG_ERR_UNSUPPORTED, 0, "xen domain %s: xmig was " ABSENT,
+                   name);
+}
+
+uint32_t xmig_xen_guest_domid(struct xmig_guest *g)
+{
+    (void)g;
+    return 0;
+}
+
+int xmig_xen_guest_destroy_domain(struct xmig_guest *g)
+{
+    (void)g;
+    return err_set(XMIG_ERR_UNSUPPORTED, 0, "xmig was " ABSENT);
+}
+
+int xmig_xen_guest_rename(struct xmig_guest *g, const char *name)
+{
+    (void)g;
+    (void)name;
+    return err_set(XMIG_ERR_UNSUPPORTED, 0, "xmig was " ABSENT);
+}
+
+struct xmig_guest *xmig_xen_guest_incoming(void *target,
+                                           const char *config_json,
+                                           uint64_t max_memkb)
+{
+    (void)target;
+    (void)config_json;
+    (void)max_memkb;
+    err_set(XMIG_ERR_UNSUPPORTED, 0, "restoring into Xen: xmig was " ABSENT);
     return NULL;
 }

@@ -13,17 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backends/xen/xen.h"
+
+#include <xenguest.h>   /* xc_domain_resume */
+#include <xenstore.h>
+#include <xen/hvm/params.h>
+
 #include "common/error.h"
 #include "common/log.h"
 
 #define PAGE XEN_PAGE
-#define CHUNK_SHIFT 15   /* populated-bitmap chunks: 2^15 pfns, 4 KiB */
-
-/* What map() hands out for a pfn at which the guest has no page. */
-static const uint8_t xen_zero_page[XEN_PAGE] __attribute__((aligned(4096)));
+#define SUSPEND_WAIT_S 60   /* for the guest to suspend itself, as libxl */
 
 static struct xen_guest *xg(struct xmig_guest *g)
 {
@@ -63,6 +66,14 @@ static void log_vmessage(xentoollog_logger *l, xentoollog_level level,
 static void log_destroy(xentoollog_logger *l)
 {
     (void)l;
+}
+
+void xen_logger_init(struct xen_logger *l)
+{
+    memset(l, 0, sizeof(*l));
+    l->vtable.vmessage = log_vmessage;
+    l->vtable.progress = NULL;
+    l->vtable.destroy = log_destroy;
 }
 
 void xen_call_begin(struct xen_guest *x)
@@ -192,9 +203,7 @@ static struct xen_guest *xen_new(uint32_t domid, int incoming)
     x->base.ops = &xen_ops;
     x->domid = domid;
     x->incoming = incoming;
-    x->log.vtable.vmessage = log_vmessage;
-    x->log.vtable.progress = NULL;
-    x->log.vtable.destroy = log_destroy;
+    xen_logger_init(&x->log);
     x->dirty_hbuf.ubuf = (void *)-1;
     xen_call_begin(x);
     x->xch = xc_interface_open(&x->log.vtable, &x->log.vtable, 0);
@@ -307,15 +316,9 @@ static int xen_map(struct xmig_guest *g, const uint64_t *pfns, uint32_t n,
             pages[i] = base + (size_t)i * PAGE;
             mapped++;
         } else if (x->errs[i] == -EINVAL) {
-            /* No RAM at this gfn (a hole, MMIO): what libxc sends as XTAB.
-             * The engine cannot say "no page", so it goes as zeros. */
-            if (x->holes++ == 0) {
-                log_msg(XMIG_LOG_WARNING, "xen: domain %u has no page at pfn "
-                        "0x%llx (and maybe others): such pfns go as zero "
-                        "pages, since the engine has no XTAB entry",
-                        x->domid, (unsigned long long)pfns[i]);
-            }
-            pages[i] = xen_zero_page;
+            /* No RAM at this gfn (a hole, MMIO): XTAB in the stream. */
+            x->holes++;
+            pages[i] = NULL;
         } else {
             int e = -x->errs[i];
             xenforeignmemory_unmap(x->fmem, base, n);
@@ -341,8 +344,8 @@ static void xen_unmap(struct xmig_guest *g, const void **pages, uint32_t n)
 
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *p = pages[i];
-        if (p == xen_zero_page) {
-            continue;
+        if (!p) {
+            continue;   /* a hole */
         }
         for (int s = 0; s < XEN_MAX_MAPS; s++) {
             const uint8_t *b = x->maps[s].base;
@@ -475,10 +478,123 @@ static int xen_logdirty_read_clear(struct xmig_guest *g, uint64_t *bitmap,
 
 /* ---- source: run control ---------------------------------------------- */
 
+/* How the guest is asked to suspend, as libxl does: a PVH guest, or an HVM
+ * guest with PV drivers (it has set its event channel callback), through
+ * xenstore's control/shutdown; any other HVM guest by the hypervisor
+ * directly. */
+static int pv_control(struct xen_guest *x, int *pv)
+{
+    xc_domaininfo_t di;
+    uint64_t via = 0;
+
+    if (domain_info(x, &di) < 0) {
+        return -1;
+    }
+    if ((di.arch_config.emulation_flags & XEN_X86_EMU_ALL) !=
+        XEN_X86_EMU_ALL) {
+        *pv = 1;   /* PVH: no emulated platform to fall back on */
+        return 0;
+    }
+    xen_call_begin(x);
+    if (xc_hvm_param_get(x->xch, x->domid, HVM_PARAM_CALLBACK_IRQ, &via) < 0) {
+        return xen_fail(x, XMIG_ERR_IO, "reading HVM_PARAM_CALLBACK_IRQ");
+    }
+    *pv = via != 0;
+    return 0;
+}
+
+/* 1 when the domain has suspended itself, 0 while it runs; -1 when it is
+ * gone or shut down for another reason. */
+static int suspended_yet(struct xen_guest *x)
+{
+    xc_domaininfo_t di;
+    unsigned reason;
+
+    if (domain_info(x, &di) < 0) {
+        return -1;
+    }
+    if (!(di.flags & XEN_DOMINF_shutdown)) {
+        return 0;
+    }
+    reason = (di.flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask;
+    if (reason != SHUTDOWN_suspend) {
+        return err_set(XMIG_ERR_IO, 0, "domain %u shut down (reason %u) "
+                       "instead of suspending", x->domid, reason);
+    }
+    return 1;
+}
+
+static int control_write(struct xen_guest *x, const char *value)
+{
+    struct xs_handle *xs = xs_open(0);
+    char path[64];
+    int ok;
+
+    if (!xs) {
+        return err_set(XMIG_ERR_IO, errno, "asking domain %u to suspend: "
+                       "cannot reach xenstored", x->domid);
+    }
+    snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown",
+             x->domid);
+    ok = xs_write(xs, XBT_NULL, path, value, (unsigned)strlen(value));
+    xs_close(xs);
+    return ok ? 0 : err_set(XMIG_ERR_IO, errno, "writing %s", path);
+}
+
+/* The source stops: the guest suspends itself (its PV drivers quiesce, its
+ * last act is SCHEDOP_shutdown(suspend)), so that on the destination it
+ * resumes from that call and reconnects to its new event channels,
+ * xenstore and console, as after xl save and xl restore. */
+static int suspend(struct xen_guest *x)
+{
+    struct timespec tick = { 0, 10 * 1000 * 1000 };
+    int pv = 0, rc = 0;
+
+    if (pv_control(x, &pv) < 0) {
+        return -1;
+    }
+    if (pv) {
+        if (control_write(x, "suspend") < 0) {
+            return -1;
+        }
+    } else {
+        xen_call_begin(x);
+        if (xc_domain_shutdown(x->xch, x->domid, SHUTDOWN_suspend) < 0) {
+            return xen_fail(x, XMIG_ERR_IO, "suspending");
+        }
+    }
+    for (int i = 0; i < SUSPEND_WAIT_S * 100 && rc == 0; i++) {
+        rc = suspended_yet(x);
+        if (rc == 0) {
+            nanosleep(&tick, NULL);
+        }
+    }
+    if (rc == 0 && pv) {
+        /* Withdraw the request; if the guest took it meanwhile, it is
+         * suspended after all. */
+        (void)control_write(x, "");
+        rc = suspended_yet(x);
+        if (rc == 0) {
+            return err_set(XMIG_ERR_IO, ETIMEDOUT, "domain %u did not "
+                           "suspend within %d s of the request in "
+                           "control/shutdown (are its PV drivers "
+                           "running?)", x->domid, SUSPEND_WAIT_S);
+        }
+    }
+    if (rc < 0) {
+        return -1;
+    }
+    x->suspended = 1;
+    return 0;
+}
+
 static int xen_pause(struct xmig_guest *g)
 {
     struct xen_guest *x = xg(g);
 
+    if (!x->incoming) {
+        return x->suspended ? 0 : suspend(x);
+    }
     xen_call_begin(x);
     if (xc_domain_pause(x->xch, x->domid) < 0) {
         return xen_fail(x, XMIG_ERR_IO, "pausing");
@@ -487,11 +603,20 @@ static int xen_pause(struct xmig_guest *g)
     return 0;
 }
 
+/* A suspended source runs on: its suspend call returns "cancelled" (1),
+ * and it carries on in this domain with its connections as they were. */
 static int xen_unpause(struct xmig_guest *g)
 {
     struct xen_guest *x = xg(g);
 
     xen_call_begin(x);
+    if (x->suspended) {
+        if (xc_domain_resume(x->xch, x->domid, 1) < 0) {
+            return xen_fail(x, XMIG_ERR_IO, "resuming the suspended guest");
+        }
+        x->suspended = 0;
+        return 0;
+    }
     if (xc_domain_unpause(x->xch, x->domid) < 0) {
         return xen_fail(x, XMIG_ERR_IO, "unpausing");
     }
@@ -499,7 +624,6 @@ static int xen_unpause(struct xmig_guest *g)
     return 0;
 }
 
-/* The domain's scheduler cap, finding out which scheduler it has. */
 static int cap_get(struct xen_guest *x, uint16_t *cap)
 {
     struct xen_domctl_sched_credit2 c2;
@@ -586,35 +710,6 @@ static void xen_state_put(struct xmig_guest *g, struct guest_state *st)
 
 /* ---- destination ----------------------------------------------------- */
 
-/* Mark pfn populated; returns the bit it had, -1 without memory. */
-static int mark_populated(struct xen_guest *x, uint64_t pfn)
-{
-    uint64_t chunk = pfn >> CHUNK_SHIFT, bit = pfn & ((1u << CHUNK_SHIFT) - 1);
-    uint64_t *words, mask = UINT64_C(1) << (bit % 64);
-    int old;
-
-    if (chunk >= x->nchunks) {
-        uint64_t more = chunk + 1 > x->nchunks * 2 ? chunk + 1 : x->nchunks * 2;
-        uint64_t **grown = realloc(x->populated, more * sizeof(*grown));
-        if (!grown) {
-            return err_set(XMIG_ERR_NOMEM, ENOMEM, "populated-pfn bitmap");
-        }
-        memset(grown + x->nchunks, 0, (more - x->nchunks) * sizeof(*grown));
-        x->populated = grown;
-        x->nchunks = more;
-    }
-    if (!x->populated[chunk]) {
-        x->populated[chunk] = calloc(1u << (CHUNK_SHIFT - 6), sizeof(uint64_t));
-        if (!x->populated[chunk]) {
-            return err_set(XMIG_ERR_NOMEM, ENOMEM, "populated-pfn bitmap");
-        }
-    }
-    words = x->populated[chunk];
-    old = (words[bit / 64] & mask) != 0;
-    words[bit / 64] |= mask;
-    return old;
-}
-
 static void release_populated(struct xen_guest *x)
 {
     if (x->pop_base) {
@@ -624,14 +719,52 @@ static void release_populated(struct xen_guest *x)
     }
 }
 
-/* The pages stay writable until the next populate(), set_state(),
- * commit() or discard(): the engine writes them right after the call. */
+/* Map the batch (x->arr) writable; 1 if some pfns have no memory yet
+ * (listed in x->arr[0..*k)), 0 when all are mapped (at *base). */
+static int map_writable(struct xen_guest *x, const uint64_t *pfns,
+                        uint32_t n, uint8_t **base, uint32_t *k)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        x->arr[i] = (xen_pfn_t)pfns[i];
+    }
+    xen_call_begin(x);
+    *base = xenforeignmemory_map(x->fmem, x->domid, PROT_READ | PROT_WRITE,
+                                 n, x->arr, x->errs);
+    if (!*base) {
+        return xen_fail(x, XMIG_ERR_IO, "mapping guest pages to restore");
+    }
+    *k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (x->errs[i] == -EINVAL) {
+            x->arr[(*k)++] = (xen_pfn_t)pfns[i];
+        } else if (x->errs[i]) {
+            int e = -x->errs[i];
+            xenforeignmemory_unmap(x->fmem, *base, n);
+            return err_set(XMIG_ERR_IO, e, "mapping pfn 0x%llx of domain %u "
+                           "to restore it", (unsigned long long)pfns[i],
+                           x->domid);
+        }
+    }
+    if (*k) {
+        xenforeignmemory_unmap(x->fmem, *base, n);
+        *base = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+/* Writable pages for the batch.  The toolstack built the domain with its
+ * RAM already populated (as for a fresh boot), so most pfns just map; those
+ * without memory are populated first.  The pages stay mapped until the
+ * next populate(), set_state(), commit() or discard(): the engine writes
+ * them right after the call. */
 static int xen_populate(struct xmig_guest *g, const uint64_t *pfns,
                         uint32_t n, void **pages)
 {
     struct xen_guest *x = xg(g);
     uint32_t k = 0;
     uint8_t *base;
+    int rc;
 
     if (!x->incoming || x->state_set) {
         return err_set(XMIG_ERR_USAGE, 0, "domain %u: pages can be populated "
@@ -645,36 +778,25 @@ static int xen_populate(struct xmig_guest *g, const uint64_t *pfns,
     if (batch_ok(x, pfns, n) < 0) {
         return -1;
     }
-    for (uint32_t i = 0; i < n; i++) {
-        int old = mark_populated(x, pfns[i]);
-        if (old < 0) {
-            return -1;
+    rc = map_writable(x, pfns, n, &base, &k);
+    if (rc == 1) {
+        xen_call_begin(x);
+        if (xc_domain_populate_physmap_exact(x->xch, x->domid, k, 0, 0,
+                                             x->arr) < 0) {
+            return xen_fail(x, XMIG_ERR_NOMEM, "populating guest memory");
         }
-        if (!old) {
-            x->arr[k++] = (xen_pfn_t)pfns[i];
+        x->populated += k;
+        rc = map_writable(x, pfns, n, &base, &k);
+        if (rc == 1) {
+            return err_set(XMIG_ERR_IO, 0, "domain %u: pfn 0x%llx has no "
+                           "memory even after populating it", x->domid,
+                           (unsigned long long)x->arr[0]);
         }
     }
-    xen_call_begin(x);
-    if (k && xc_domain_populate_physmap_exact(x->xch, x->domid, k, 0, 0,
-                                              x->arr) < 0) {
-        return xen_fail(x, XMIG_ERR_NOMEM, "populating guest memory");
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        x->arr[i] = (xen_pfn_t)pfns[i];
-    }
-    xen_call_begin(x);
-    base = xenforeignmemory_map(x->fmem, x->domid, PROT_READ | PROT_WRITE,
-                                n, x->arr, x->errs);
-    if (!base) {
-        return xen_fail(x, XMIG_ERR_IO, "mapping new guest pages");
+    if (rc < 0) {
+        return -1;
     }
     for (uint32_t i = 0; i < n; i++) {
-        if (x->errs[i]) {
-            int e = -x->errs[i];
-            xenforeignmemory_unmap(x->fmem, base, n);
-            return err_set(XMIG_ERR_IO, e, "mapping new pfn 0x%llx of domain "
-                           "%u", (unsigned long long)pfns[i], x->domid);
-        }
         pages[i] = base + (size_t)i * PAGE;
     }
     x->pop_base = base;
@@ -734,10 +856,7 @@ static void release(struct xen_guest *x)
     if (x->xch) {
         free_bitmap(x);
     }
-    for (uint64_t c = 0; c < x->nchunks; c++) {
-        free(x->populated[c]);
-    }
-    free(x->populated);
+    free(x->config_json);
     if (x->fmem) {
         xenforeignmemory_close(x->fmem);
     }
@@ -747,6 +866,7 @@ static void release(struct xen_guest *x)
     free(x);
 }
 
+/* A half-restored domain goes, with what the toolstack set up for it. */
 static void xen_discard(struct xmig_guest *g)
 {
     struct xen_guest *x = xg(g);
@@ -756,10 +876,15 @@ static void xen_discard(struct xmig_guest *g)
     }
     if (x->incoming && !x->committed) {
         release_populated(x);
-        xen_call_begin(x);
-        if (xc_domain_destroy(x->xch, x->domid) < 0) {
-            xen_fail(x, XMIG_ERR_IO, "destroying the half-restored domain");
-            log_msg(XMIG_LOG_WARNING, "xen: %s", xmig_error_message());
+        if (xen_ts_destroy(x->domid) < 0) {
+            log_msg(XMIG_LOG_WARNING, "xen: %s; trying xc_domain_destroy",
+                    xmig_error_message());
+            xen_call_begin(x);
+            if (xc_domain_destroy(x->xch, x->domid) < 0) {
+                xen_fail(x, XMIG_ERR_IO, "destroying the half-restored "
+                         "domain");
+                log_msg(XMIG_LOG_WARNING, "xen: %s", xmig_error_message());
+            }
         }
     }
     release(x);
@@ -770,6 +895,146 @@ static void xen_destroy(struct xmig_guest *g)
     if (g) {
         release(xg(g));
     }
+}
+
+/* libxl's view of the domain, as xl save writes it into its header. */
+static int xen_domain_config(struct xmig_guest *g, const char **json)
+{
+    struct xen_guest *x = xg(g);
+
+    if (!x->config_json && xen_ts_config_json(x->domid, &x->config_json) < 0) {
+        return -1;
+    }
+    *json = x->config_json;
+    return 0;
+}
+
+/* ---- the public entry points beyond opening --------------------------- */
+
+static struct xen_guest *xen_of(struct xmig_guest *g, const char *what)
+{
+    if (!g || g->ops != &xen_ops) {
+        err_set(XMIG_ERR_USAGE, EINVAL, "%s: not a xen guest", what);
+        return NULL;
+    }
+    return xg(g);
+}
+
+int xmig_xen_domain_lookup(const char *name, uint32_t *domid)
+{
+    if (xen_probe() < 0) {
+        return -1;
+    }
+    return xen_ts_domid(name, domid);
+}
+
+uint32_t xmig_xen_guest_domid(struct xmig_guest *g)
+{
+    return g && g->ops == &xen_ops ? xg(g)->domid : 0;
+}
+
+int xmig_xen_guest_rename(struct xmig_guest *g, const char *name)
+{
+    struct xen_guest *x = xen_of(g, "renaming");
+
+    return x ? xen_ts_rename(x->domid, name) : -1;
+}
+
+int xmig_xen_guest_destroy_domain(struct xmig_guest *g)
+{
+    struct xen_guest *x = xen_of(g, "destroying a domain");
+    int rc;
+
+    if (!x) {
+        return -1;
+    }
+    release_populated(x);
+    rc = xen_ts_destroy(x->domid);
+    release(x);
+    return rc;
+}
+
+/* The destination of a restore or migration (an xmig_guest_factory). */
+struct xmig_guest *xmig_xen_guest_incoming(void *target,
+                                           const char *config_json,
+                                           uint64_t max_memkb)
+{
+    const struct xmig_xen_target *t = target;
+    struct xen_adopt_params ap;
+    struct xmig_guest *g;
+    struct xen_guest *probe;
+    xc_domaininfo_t di;
+    uint32_t domid = t ? t->domid : 0;
+    uint64_t v[4] = { 0, 0, 0, 0 };
+    static const uint32_t which[4] = { HVM_PARAM_STORE_EVTCHN,
+                                       HVM_PARAM_CONSOLE_EVTCHN,
+                                       HVM_PARAM_STORE_PFN,
+                                       HVM_PARAM_CONSOLE_PFN };
+    int created = 0;
+
+    if (xen_probe() < 0) {
+        return NULL;
+    }
+    if (!domid) {
+        if (!config_json || !config_json[0]) {
+            err_set(XMIG_ERR_UNSUPPORTED, 0, "the stream carries no domain "
+                    "config to build the domain from (restore into one "
+                    "created beforehand instead)");
+            return NULL;
+        }
+        if (xen_ts_create_paused(config_json, t ? t->name : NULL, &domid) <
+            0) {
+            return NULL;
+        }
+        created = 1;
+    }
+    /* The ports and ring pages the toolstack wired to xenstored and
+     * xenconsoled when it built the domain. */
+    probe = (struct xen_guest *)xen_guest_adopt(domid, NULL);
+    if (!probe) {
+        goto fail;
+    }
+    for (int i = 0; i < 4; i++) {
+        xen_call_begin(probe);
+        if (xc_hvm_param_get(probe->xch, domid, which[i], &v[i]) < 0) {
+            xen_fail(probe, XMIG_ERR_IO, "reading the domain's xenstore and "
+                     "console parameters");
+            xen_destroy(&probe->base);
+            goto fail;
+        }
+    }
+    memset(&ap, 0, sizeof(ap));
+    ap.store_port = (uint32_t)v[0];
+    ap.console_port = (uint32_t)v[1];
+    ap.store_gfn = v[2];
+    ap.console_gfn = v[3];
+    probe->adopt = ap;
+    if (domain_info(probe, &di) < 0) {
+        xen_destroy(&probe->base);
+        goto fail;
+    }
+    if (di.max_pages * 4 < max_memkb) {
+        err_set(XMIG_ERR_NOMEM, 0, "domain %u may have %llu KiB of memory, "
+                "the guest needs %llu KiB: was it created from the same "
+                "configuration?", domid,
+                (unsigned long long)di.max_pages * 4,
+                (unsigned long long)max_memkb);
+        xen_destroy(&probe->base);
+        goto fail;
+    }
+    g = &probe->base;
+    return g;
+fail:
+    if (created) {
+        char why[512];
+        snprintf(why, sizeof(why), "%s", xmig_error_message());
+        if (xen_ts_destroy(domid) < 0) {
+            log_msg(XMIG_LOG_WARNING, "xen: %s", xmig_error_message());
+        }
+        err_set(XMIG_ERR_IO, 0, "restoring into the new domain %u "
+                "(destroyed again): %s", domid, why);
+    }
+    return NULL;
 }
 
 static const struct backend_ops xen_ops = {
@@ -785,6 +1050,7 @@ static const struct backend_ops xen_ops = {
     .throttle = xen_throttle,
     .get_state = xen_state,
     .put_state = xen_state_put,
+    .domain_config = xen_domain_config,
     .digest = NULL,
     .populate = xen_populate,
     .set_state = xen_set,

@@ -149,6 +149,11 @@ struct xen_adopt_params {
     uint32_t console_port;    /* the console port; 0: none */
     uint16_t store_domid;     /* where xenstored runs (usually 0) */
     uint16_t console_domid;   /* where xenconsoled runs (usually 0) */
+    /* The gfns of the xenstore and console rings the toolstack wired up
+     * (HVM_PARAM_STORE_PFN, _CONSOLE_PFN); 0: none.  A stream whose rings
+     * are elsewhere is refused: xenstored and xenconsoled would not see
+     * them. */
+    uint64_t store_gfn, console_gfn;
 };
 
 /* A paused domain that a toolstack created to restore into, by domid:

@@ -499,6 +499,31 @@ static int set_params(struct xen_guest *x, const struct guest_state *st,
     return 0;
 }
 
+/* The toolstack told xenstored and xenconsoled where the domain's rings
+ * are; the guest resumes using the rings its stream says.  They must be
+ * the same pages, or neither daemon would ever hear from the guest. */
+static int rings_match(const struct xen_guest *x, const struct guest_state *st)
+{
+    for (uint32_t i = 0; i < st->nparams; i++) {
+        const struct xmig_hvm_param *p = &st->params[i];
+        uint64_t want = p->index == HVM_PARAM_STORE_PFN     ? x->adopt.store_gfn
+                        : p->index == HVM_PARAM_CONSOLE_PFN ? x->adopt.console_gfn
+                                                            : 0;
+        if (want && p->value != want) {
+            return err_set(XMIG_ERR_UNSUPPORTED, 0, "restoring domain %u: "
+                           "the stream's %s ring is at pfn 0x%llx, but the "
+                           "domain was built with it at 0x%llx (a different "
+                           "memory layout: was it created from the same "
+                           "configuration?)", x->domid,
+                           p->index == HVM_PARAM_STORE_PFN ? "xenstore"
+                                                           : "console",
+                           (unsigned long long)p->value,
+                           (unsigned long long)want);
+        }
+    }
+    return 0;
+}
+
 int xen_set_state(struct xen_guest *x, const struct guest_state *st)
 {
     xen_pfn_t store_gfn = (xen_pfn_t)-1, console_gfn = (xen_pfn_t)-1;
@@ -523,6 +548,9 @@ int xen_set_state(struct xen_guest *x, const struct guest_state *st)
     if (!st->hvm_context || !st->hvm_context_len) {
         return err_set(XMIG_ERR_PROTOCOL, 0, "restoring domain %u: the "
                        "stream held no HVM context", x->domid);
+    }
+    if (rings_match(x, st) < 0) {
+        return -1;
     }
     /* The order of Xen's restorer: CPU policy (static data), TSC, the
      * parameters, the toolstack's ports, the HVM context, then the grant
