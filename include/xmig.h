@@ -340,7 +340,7 @@ uint32_t xmig_xen_guest_domid(struct xmig_guest *g);
  * (with what libxl set up for it) and the handle freed, whatever the
  * result. */
 int xmig_xen_guest_destroy_domain(struct xmig_guest *g);
-int xmig_xen_guest_rename(struct xmig_guest *g, const char *name);
+int xmig_xen_domain_rename(uint32_t domid, const char *name);
 
 /* Where a stream received on a Xen host goes (the factory_data of
  * xmig_xen_guest_incoming): into a paused domain the toolstack created for
@@ -348,7 +348,8 @@ int xmig_xen_guest_rename(struct xmig_guest *g, const char *name);
  * libxl create from the stream's domain config. */
 struct xmig_xen_target {
     uint32_t domid;             /* 0: create one */
-    const char *name;           /* the created domain's; NULL: the config's */
+    const char *name;           /* the created domain's; NULL: the config's,
+                                 * or NAME--incoming while NAME exists */
 };
 /* An xmig_guest_factory; target is a struct xmig_xen_target (or NULL). */
 struct xmig_guest *xmig_xen_guest_incoming(void *target,

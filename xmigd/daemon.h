@@ -39,7 +39,8 @@ struct d_guest {
     unsigned long long memory_mib;
     unsigned vcpus;
     char workload[16];
-    char origin[32];           /* "created" or "received" */
+    char origin[32];           /* "created", "received" or "xen" */
+    int xen;                   /* a domain of this Xen host */
 };
 
 enum d_mig_state { M_FREE = 0, M_QUEUED, M_RUNNING, M_DONE, M_FAILED,
@@ -82,10 +83,19 @@ struct xmig_tls_config *d_tls_config(const struct d_config *c,
 void d_log(const struct daemon *d, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+static inline int d_xen(const struct daemon *d)
+{
+    return d->cfg.backend[0] == 'x';
+}
+
 /* daemon_guests.c (call with d->lock held) */
 struct d_guest *d_guest_find(struct daemon *d, const char *name);
 struct d_guest *d_guest_add(struct daemon *d, const char *name,
                             struct xmig_guest *g);
+/* With the xen backend: the domain NAME of this host, taken into the table
+ * on first use (NULL with err set when there is none). */
+struct d_guest *d_guest_find_xen(struct daemon *d, const char *name,
+                                 char *err, size_t errlen);
 
 /* daemon_migrate.c */
 int d_migrate_start(struct daemon *d, const char *guest, const char *dest,

@@ -101,9 +101,10 @@ int d_config_load(struct d_config *c, const char *path)
         rc = set(c, trim(s), trim(eq + 1), path, line);
     }
     fclose(f);
-    if (rc == 0 && (c->max_parallel < 1 || strcmp(c->backend, "sim") != 0)) {
+    if (rc == 0 && (c->max_parallel < 1 || (strcmp(c->backend, "sim") != 0 &&
+                                            strcmp(c->backend, "xen") != 0))) {
         fprintf(stderr, "xmigd: %s: max_parallel_per_link must be at least 1 "
-                        "and backend 'sim' (xen: not yet wired to xmigd)\n",
+                        "and backend 'sim' or 'xen'\n",
                 path);
         rc = -1;
     }

@@ -47,3 +47,32 @@ struct d_guest *d_guest_add(struct daemon *d, const char *name,
     }
     return NULL;
 }
+
+struct d_guest *d_guest_find_xen(struct daemon *d, const char *name,
+                                 char *err, size_t errlen)
+{
+    struct d_guest *dg = d_guest_find(d, name);
+    struct xmig_guest *g;
+    uint32_t domid;
+
+    if (dg || !d_xen(d)) {
+        if (!dg) {
+            snprintf(err, errlen, "no guest named '%s' here", name);
+        }
+        return dg;
+    }
+    if (xmig_xen_domain_lookup(name, &domid) < 0 ||
+        !(g = xmig_xen_guest_open(domid))) {
+        snprintf(err, errlen, "%s", xmig_error_message());
+        return NULL;
+    }
+    dg = d_guest_add(d, name, g);
+    if (!dg) {
+        xmig_guest_destroy(g);
+        snprintf(err, errlen, "no room in the guest table for %s", name);
+        return NULL;
+    }
+    dg->xen = 1;
+    snprintf(dg->origin, sizeof(dg->origin), "xen");
+    return dg;
+}

@@ -68,7 +68,14 @@ static void finish(struct daemon *d, struct d_migration *m,
         d_log(d, 0, "migration %d: %s moved to %s in %.2f s, downtime "
               "%.1f ms", m->id, m->guest, m->destination, m->stats.total_s,
               m->stats.downtime_ms);
-        xmig_guest_destroy(dg->g);
+        /* A domain's copy here is left suspended by the engine: it goes,
+         * as after xl migrate. */
+        if (dg->xen && xmig_xen_guest_destroy_domain(dg->g) < 0) {
+            d_log(d, 1, "migration %d: the source domain %s: %s", m->id,
+                  m->guest, xmig_error_message());
+        } else if (!dg->xen) {
+            xmig_guest_destroy(dg->g);
+        }
         dg->state = G_FREE;
     } else {
         m->state = m->cancel ? M_CANCELLED : M_FAILED;
@@ -139,9 +146,9 @@ int d_migrate_start(struct daemon *d, const char *guest, const char *dest,
     int id;
 
     pthread_mutex_lock(&d->lock);
-    dg = d_guest_find(d, guest);
+    dg = d_guest_find_xen(d, guest, err, errlen);
     if (!dg) {
-        snprintf(err, errlen, "no guest named '%s' here", guest);
+        /* err says why */
     } else if (dg->state != G_RUNNING) {
         snprintf(err, errlen, "guest '%s' is already migrating", guest);
     } else if (d->stopping) {
@@ -214,12 +221,51 @@ static void unique_name(struct daemon *d, const char *want, char *name,
     }
 }
 
+/* A received domain was built as NAME--incoming (the source still has
+ * NAME); it takes NAME once the source has destroyed its copy. */
+static void xen_take_name(struct daemon *d, uint32_t domid, const char *want)
+{
+    struct timespec tick = { 0, 100 * 1000 * 1000 };
+    uint32_t other;
+
+    for (int i = 0; i < 300; i++) {
+        if (xmig_xen_domain_lookup(want, &other) < 0) {
+            if (xmig_xen_domain_rename(domid, want) == 0) {
+                return;
+            }
+            break;
+        }
+        nanosleep(&tick, NULL);
+    }
+    d_log(d, 1, "received domain %u keeps its temporary name: %s", domid,
+          xmig_error_message());
+}
+
+/* The received domain as a guest of the table: a source handle on it. */
+static struct xmig_guest *xen_settle(struct daemon *d, struct xmig_guest *g,
+                                     const char *name)
+{
+    uint32_t domid = xmig_xen_guest_domid(g);
+
+    xmig_guest_destroy(g);   /* the restore handle; the domain runs on */
+    xen_take_name(d, domid, name);
+    g = xmig_xen_guest_open(domid);
+    if (!g) {
+        d_log(d, 1, "received domain %u runs, but xmigd cannot hold it: %s",
+              domid, xmig_error_message());
+    }
+    return g;
+}
+
 static void *inbound_main(void *arg)
 {
     struct inbound *in = arg;
     struct daemon *d = in->d;
-    struct xmig_receive_params rp = { d->cfg.max_memory_mib << 20, 0, NULL,
-                                      NULL };
+    struct xmig_xen_target target = { 0, NULL };
+    struct xmig_receive_params rp = {
+        d->cfg.max_memory_mib << 20, 0,
+        d_xen(d) ? xmig_xen_guest_incoming : NULL, &target
+    };
     struct xmig_migrate_stats st;
     struct xmig_tls_config *tls = d_tls_config(&d->cfg, "", d->cfg.peer_name);
     struct xmig_transport *t = tls ? xmig_transport_tls_server(in->fd, tls)
@@ -240,6 +286,9 @@ static void *inbound_main(void *arg)
                   xmig_error_message());
         }
     }
+    if (g && d_xen(d)) {
+        g = xen_settle(d, g, st.guest_name);
+    }
     if (g) {
         pthread_mutex_lock(&d->lock);
         unique_name(d, st.guest_name[0] ? st.guest_name : "received", name,
@@ -250,6 +299,7 @@ static void *inbound_main(void *arg)
             d_log(d, 1, "no room in the guest table for %s", name);
         } else {
             dg->memory_mib = st.guest_pages / 256;
+            dg->xen = d_xen(d);
             snprintf(dg->origin, sizeof(dg->origin), "received");
             d_log(d, 0, "received %s: %.1f MiB in %.2f s, %s", name,
                   (double)st.bytes / 1048576.0, st.total_s,

@@ -52,9 +52,9 @@ int xmig_xen_guest_destroy_domain(struct xmig_guest *g)
     return err_set(XMIG_ERR_UNSUPPORTED, 0, "xmig was " ABSENT);
 }
 
-int xmig_xen_guest_rename(struct xmig_guest *g, const char *name)
+int xmig_xen_domain_rename(uint32_t domid, const char *name)
 {
-    (void)g;
+    (void)domid;
     (void)name;
     return err_set(XMIG_ERR_UNSUPPORTED, 0, "xmig was " ABSENT);
 }

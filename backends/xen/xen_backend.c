@@ -933,11 +933,9 @@ uint32_t xmig_xen_guest_domid(struct xmig_guest *g)
     return g && g->ops == &xen_ops ? xg(g)->domid : 0;
 }
 
-int xmig_xen_guest_rename(struct xmig_guest *g, const char *name)
+int xmig_xen_domain_rename(uint32_t domid, const char *name)
 {
-    struct xen_guest *x = xen_of(g, "renaming");
-
-    return x ? xen_ts_rename(x->domid, name) : -1;
+    return xen_probe() < 0 ? -1 : xen_ts_rename(domid, name);
 }
 
 int xmig_xen_guest_destroy_domain(struct xmig_guest *g)

@@ -111,6 +111,7 @@ int xen_ts_create_paused(const char *json, const char *name,
     struct toolstack ts;
     libxl_domain_config cfg;
     uint32_t d = (uint32_t)INVALID_DOMID;
+    char incoming[128];
     int rc;
 
     if (ts_open(&ts, "creating the domain to restore into") < 0) {
@@ -123,6 +124,14 @@ int xen_ts_create_paused(const char *json, const char *name,
         return ts_fail(&ts, XMIG_ERR_PROTOCOL, rc, "the stream's domain "
                        "config is not one libxl accepts");
     }
+    if (!name && cfg.c_info.name &&
+        libxl_name_to_domid(ts.ctx, cfg.c_info.name, &d) == 0) {
+        /* The source still runs under that name (a migration between
+         * two toolstacks of one host): xl's convention meanwhile. */
+        snprintf(incoming, sizeof(incoming), "%s--incoming", cfg.c_info.name);
+        name = incoming;
+    }
+    d = (uint32_t)INVALID_DOMID;
     if (name) {
         free(cfg.c_info.name);
         cfg.c_info.name = strdup(name);

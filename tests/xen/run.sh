@@ -47,6 +47,12 @@ log=$run/console.log
 rm -rf "$run"
 mkdir -p "$run/work/bin" "$run/work/guest" "$run/work/out"
 cp "$xmig" "$run/work/bin/xmig"
+cp "$(dirname "$(readlink -f "$xmig")")/xmigd" "$run/work/bin/xmigd" ||
+    rig_problem "no xmigd beside $xmig"
+# The two daemons' certificates (dom0 has no openssl command).
+sh "$here/../tls/make-certs.sh" "$run/work/pki" \
+    host-a "DNS:host-a,IP:127.0.0.1" host-b "DNS:host-b,IP:127.0.0.1" \
+    > /dev/null 2>&1 || rig_problem "tests/tls/make-certs.sh failed"
 cp "$dir/guest/vmlinuz" "$dir/guest/initrd.cpio.gz" "$run/work/guest/"
 cp "$here/scenario.sh" "$here/pvh.cfg" "$run/work/"
 [ "${XEN_MIGRATE:-1}" = 1 ] && touch "$run/work/migrate"
@@ -135,7 +141,7 @@ while IFS= read -r l; do
 done < "$res"
 
 # The checks run here: xmig dump against verify-stream-v2, stream by stream.
-for s in pvh-save pvh-live; do
+for s in pvh-save xmig-save pvh-live; do
     [ "$s" = pvh-live ] && [ "${XEN_MIGRATE:-1}" != 1 ] && continue
     if [ ! -e "$run/out/$s.dump" ] || [ ! -e "$run/out/$s.vs2" ]; then
         notok "$s-dump-matches-verify-stream-v2 (no listings: $s not made)"
@@ -182,7 +188,10 @@ fi
 
 # Every test dom0 should have reported did report.
 want="xmig-runs-in-dom0 create xl-save pvh-save-xmig-verify"
-want+=" pvh-save-verify-stream-v2 xl-restore"
+want+=" pvh-save-verify-stream-v2 xl-restore xmig-save xmig-save-xmig-verify"
+want+=" xmig-save-verify-stream-v2 xmig-save-xl-restore xmig-save-keep"
+want+=" xl-save-xmig-restore xmig-restore-adopt xmig-restore-truncated"
+want+=" xmig-restore-small-domain xmigd-migrate xmigd-ktls"
 [ "${XEN_MIGRATE:-1}" = 1 ] &&
     want+=" xl-migrate pvh-live-xmig-verify pvh-live-verify-stream-v2"
 for w in $want; do

@@ -28,9 +28,12 @@ now() { cut -d' ' -f1 /proc/uptime; }
 # phase NAME START: how long since START (an uptime), for run.sh's table.
 phase() { say "XEN-TIME: $1 $(awk -v a="$2" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')"; }
 
-# The guest's heartbeat, from the console log xenconsoled keeps.
-last_tick() { grep -a -o 'GUEST tick [0-9]*' $CON 2>/dev/null | tail -1 | cut -d' ' -f3; }
-last_sum() { grep -a -o 'sum=[0-9a-f]*' $CON 2>/dev/null | tail -1 | cut -d= -f2; }
+# The guest's heartbeat, from the console log xenconsoled keeps: the
+# newest of guest-pvh1*.log (a domain received by xmigd is built as
+# pvh1--incoming and renamed later; xenconsoled keeps the first name).
+con() { ls -t /var/log/xen/console/guest-$G*.log 2>/dev/null | head -1; }
+last_tick() { grep -a -o 'GUEST tick [0-9]*' $(con) 2>/dev/null | tail -1 | cut -d' ' -f3; }
+last_sum() { grep -a -o 'sum=[0-9a-f]*' $(con) 2>/dev/null | tail -1 | cut -d= -f2; }
 # wait_tick N SECONDS: until the guest prints a tick after N.
 wait_tick() {
     local i=0 t
@@ -119,6 +122,154 @@ else
     exit 1
 fi
 phase xl-restore $t
+
+# ---- xmig save through the xen backend -> xl restore ---------------------------
+# ticks_on NAME BEFORE WHAT: the guest ticks past BEFORE with the memory
+# checksum it booted with.
+ticks_on() {
+    if wait_tick "$2" 120 && [ "$(last_sum)" = "$sum0" ]; then
+        pass "$1" "$3; ticks on ($2 -> $(last_tick)), memory sum unchanged"
+    else
+        fail "$1" "$3; guest stuck at tick $(last_tick) (was $2)," \
+            "sum $(last_sum) (booted with $sum0)"
+    fi
+}
+domains() { xl list | tail -n +2 | wc -l; }
+
+before=$(last_tick)
+t=$(now)
+if timeout 900 xmig save xen:$G $OUT/xmig.save > xmig-save.log 2>&1 &&
+   ! xl list $G > /dev/null 2>&1; then
+    pass xmig-save "$(tail -1 xmig-save.log); the source domain is gone"
+else
+    fail xmig-save "exit $?: $(tail -3 xmig-save.log | tr '\n' ' ')"
+    xl list; exit 1
+fi
+phase xmig-save $t
+check_stream xmig-save $OUT/xmig.save
+t=$(now)
+if timeout 900 xl restore $OUT/xmig.save > restore2.log 2>&1; then
+    ticks_on xmig-save-xl-restore "$before" "xl restore of xmig's file"
+else
+    fail xmig-save-xl-restore "$(tail -3 restore2.log | tr '\n' ' ')"
+    exit 1
+fi
+phase xl-restore-of-xmig-save $t
+
+# ---- xmig save --keep: the guest resumes in place (xc_domain_resume) -----------
+before=$(last_tick)
+id=$(xl domid $G)
+if timeout 900 xmig save --keep xen:$G $OUT/keep.save > keep.log 2>&1 &&
+   [ "$(xl domid $G 2>/dev/null)" = "$id" ]; then
+    ticks_on xmig-save-keep "$before" "domain $id saved and resumed"
+else
+    fail xmig-save-keep "exit $?: $(tail -3 keep.log | tr '\n' ' ')"
+fi
+rm -f $OUT/keep.save
+
+# ---- xl save -> xmig restore (libxl builds the domain from the file) ----------
+before=$(last_tick)
+timeout 900 xl save $G $OUT/xl2.save > save2.log 2>&1 ||
+    { fail xl-save-xmig-restore "xl save: $(tail -2 save2.log)"; exit 1; }
+t=$(now)
+if timeout 900 xmig restore --xen $OUT/xl2.save > xmig-restore.log 2>&1; then
+    ticks_on xl-save-xmig-restore "$before" "$(tail -1 xmig-restore.log)"
+else
+    fail xl-save-xmig-restore "exit $?: $(tail -3 xmig-restore.log | tr '\n' ' ')"
+    exit 1
+fi
+phase xmig-restore $t
+
+# ---- into a domain the toolstack created paused (xl create -p) ----------------
+before=$(last_tick)
+timeout 900 xl save $G $OUT/xl3.save > save3.log 2>&1 ||
+    { fail xmig-restore-adopt "xl save: $(tail -2 save3.log)"; exit 1; }
+timeout 300 xl create -p /work/pvh.cfg > create-p.log 2>&1
+id=$(xl domid $G 2>/dev/null)
+if [ -n "$id" ] &&
+   timeout 900 xmig restore --xen --domid "$id" $OUT/xl3.save > adopt.log 2>&1
+then
+    ticks_on xmig-restore-adopt "$before" "$(tail -1 adopt.log)"
+else
+    fail xmig-restore-adopt "domain ${id:-?}: $(tail -3 adopt.log | tr '\n' ' ')"
+    exit 1
+fi
+
+# ---- what must be refused, leaving nothing behind ------------------------------
+# A truncated file: the domain libxl built for it is destroyed again.
+n=$(domains)
+head -c 40000000 $OUT/xl3.save > $OUT/cut.save
+if timeout 900 xmig restore --xen --name cut $OUT/cut.save > cut.log 2>&1; then
+    fail xmig-restore-truncated "xmig restore accepted a truncated file"
+elif grep -q "stream truncated.*nothing was kept" cut.log &&
+     [ "$(domains)" = "$n" ] && ! xl domid cut > /dev/null 2>&1; then
+    pass xmig-restore-truncated "refused, no domain left: $(tail -1 cut.log)"
+else
+    fail xmig-restore-truncated "$(tail -2 cut.log | tr '\n' ' '); domains" \
+        "$n -> $(domains)"
+fi
+rm -f $OUT/cut.save
+# A domain too small for the guest: refused before anything is written.
+sed 's/^name.*/name = "small"/; s/^memory.*/memory = 112/' /work/pvh.cfg \
+    > /tmp/small.cfg
+timeout 300 xl create -p /tmp/small.cfg > /dev/null 2>&1
+sid=$(xl domid small 2>/dev/null)
+if [ -z "$sid" ]; then
+    fail xmig-restore-small-domain "xl create -p of a 112 MiB domain failed"
+elif timeout 900 xmig restore --xen --domid "$sid" $OUT/xl3.save \
+        > small.log 2>&1; then
+    fail xmig-restore-small-domain "restored into a 112 MiB domain"
+elif grep -q "the guest needs 131072 KiB" small.log; then
+    pass xmig-restore-small-domain "$(tail -1 small.log)"
+else
+    fail xmig-restore-small-domain "$(tail -2 small.log | tr '\n' ' ')"
+fi
+[ -n "$sid" ] && xl destroy small
+rm -f $OUT/xl2.save $OUT/xl3.save
+
+# ---- live migration through xmigd: two daemons, mutual TLS, kTLS strict -------
+P=/work/pki
+for n in a b; do
+    cat > /tmp/xmigd-$n.conf <<EOC
+listen = 127.0.0.1:$([ $n = a ] && echo 5601 || echo 5602)
+control = /run/xmigd-$n.sock
+tls = ktls
+cert = $P/host-$n.pem
+key = $P/host-$n-key.pem
+ca = $P/ca.pem
+backend = xen
+EOC
+    timeout 1200 xmigd -c /tmp/xmigd-$n.conf > xmigd-$n.log 2>&1 &
+done
+i=0
+while [ $i -lt 50 ] && ! { [ -S /run/xmigd-a.sock ] && [ -S /run/xmigd-b.sock ]; }; do
+    sleep 0.2; i=$((i + 1))
+done
+before=$(last_tick)
+id=$(xl domid $G)
+t=$(now)
+if timeout 900 xmig migrate --control /run/xmigd-a.sock $G 127.0.0.1:5602 \
+        > xmigd-migrate.log 2>&1 &&
+   new=$(xl domid $G 2>/dev/null) && [ "$new" != "$id" ]; then
+    line=$(grep -a "moved to" xmigd-a.log | tail -1)
+    ticks_on xmigd-migrate "$before" "domain $id -> $new over kTLS: ${line#xmigd: }"
+    dt=$(sed -n 's/.*downtime \([0-9.]*\) ms.*/\1/p' <<< "$line")
+    say "XEN-TIME: xmigd-migrate-downtime $(awk -v d="${dt:-0}" 'BEGIN { printf "%.1f", d / 1000 }')"
+else
+    fail xmigd-migrate "exit $?: $(tail -2 xmigd-migrate.log | tr '\n' ' ');" \
+        "$(tail -2 xmigd-a.log xmigd-b.log | tr '\n' ' ')"
+    xl list
+fi
+phase xmigd-migrate $t
+# kTLS carried it: both daemons run strict (tls = ktls), which fails a
+# migration outright when the kernel cannot take the keys.
+if grep -q "TLS ktls" xmigd-a.log && grep -q "received $G" xmigd-b.log &&
+   lsmod | grep -q '^tls '; then
+    pass xmigd-ktls "strict kTLS at both ends; tls.ko loaded"
+else
+    fail xmigd-ktls "$(tail -2 xmigd-a.log xmigd-b.log | tr '\n' ' ')"
+fi
+pkill xmigd
 
 # ---- live migration to localhost, the stream captured -------------------------
 [ -f /work/migrate ] || exit 0
