@@ -26,6 +26,8 @@ int save_main(int argc, char **argv);
 int report_main(int argc, char **argv);
 int restore_main(int argc, char **argv);
 /* Save a guest to PATH atomically (cmd_save.c; also used by xmigd). */
+int save_to_file_pv(struct xmig_guest *g, const char *path,
+                    struct xmig_migrate_stats *st, int transparent);
 int save_to_file(struct xmig_guest *g, const char *path,
                  struct xmig_migrate_stats *st);
 /* Report errno for path as the xmig error; returns -1. */

@@ -20,6 +20,13 @@
 int save_to_file(struct xmig_guest *g, const char *path,
                  struct xmig_migrate_stats *st)
 {
+    return save_to_file_pv(g, path, st, 0);
+}
+
+/* transparent: carry the PV state too (xmig peers only). */
+int save_to_file_pv(struct xmig_guest *g, const char *path,
+                    struct xmig_migrate_stats *st, int transparent)
+{
     struct xmig_migrate_params p;
     struct atomic_file f;
     struct xmig_transport *t;
@@ -27,6 +34,7 @@ int save_to_file(struct xmig_guest *g, const char *path,
 
     xmig_migrate_params_init(&p);
     p.digest = 0;   /* plain records only: xl can restore the file */
+    p.transparent = transparent;
     if (atomic_open(&f, path) < 0) {
         return err_report_errno(path);
     }
@@ -51,13 +59,17 @@ static void save_help(FILE *out)
                  "       or xen:NAME / xen:DOMID (a domain of this Xen host, "
                  "saved from here)\n"
                  "  --keep   leave the guest running (default: it stops once "
-                 "saved)\n");
+                 "saved)\n"
+                 "  --transparent  carry event channels, grants and xenstore "
+                 "(xen: refused\n"
+                 "           by Xen 4.17, see docs/xen-backend.md)\n");
 }
 
 /* xmig save xen:DOM FILE: the domain suspends itself, its memory and state
  * go into FILE, then it is destroyed, or with --keep resumes (as xl save
  * and xl save -c). */
-static int save_xen(const char *dom, const char *path, int keep)
+static int save_xen(const char *dom, const char *path, int keep,
+                    int transparent)
 {
     struct xmig_migrate_stats st;
     struct xmig_guest *g;
@@ -69,7 +81,7 @@ static int save_xen(const char *dom, const char *path, int keep)
         fprintf(stderr, "xmig save: xen:%s: %s\n", dom, xmig_error_message());
         return EXIT_INVALID;
     }
-    rc = save_to_file(g, path, &st);
+    rc = save_to_file_pv(g, path, &st, transparent);
     if (rc < 0) {
         fprintf(stderr, "xmig save: xen:%s: %s: %s\n", dom, path,
                 xmig_error_message());
@@ -105,12 +117,13 @@ int save_main(int argc, char **argv)
     static const struct option opts[] = {
         { "control", required_argument, NULL, 'c' },
         { "keep", no_argument, NULL, 'k' },
+        { "transparent", no_argument, NULL, 't' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *control = NULL;
     char abs[PATH_MAX], req[2 * PATH_MAX + 512], g[200], q[PATH_MAX + 64];
-    int opt, keep = 0;
+    int opt, keep = 0, transparent = 0;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -120,6 +133,9 @@ int save_main(int argc, char **argv)
             break;
         case 'k':
             keep = 1;
+            break;
+        case 't':
+            transparent = 1;
             break;
         case 'h':
             save_help(stdout);
@@ -134,7 +150,8 @@ int save_main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (strncmp(argv[optind], "xen:", 4) == 0) {
-        return save_xen(argv[optind] + 4, argv[optind + 1], keep);
+        return save_xen(argv[optind] + 4, argv[optind + 1], keep,
+                        transparent);
     }
     if (strcmp(argv[optind], "sim") == 0) {
         struct xmig_sim_config c = { 256ull << 20, 1, XMIG_SIM_MIXED, 0, 11,
@@ -146,7 +163,7 @@ int save_main(int argc, char **argv)
             fprintf(stderr, "xmig save: %s\n", xmig_error_message());
             return EXIT_INVALID;
         }
-        rc = save_to_file(sg, argv[optind + 1], &st);
+        rc = save_to_file_pv(sg, argv[optind + 1], &st, transparent);
         xmig_guest_destroy(sg);
         if (rc < 0) {
             fprintf(stderr, "xmig save: %s: %s\n", argv[optind + 1],
@@ -156,6 +173,11 @@ int save_main(int argc, char **argv)
         printf("xmig save: %s: %.1f MiB in %.3f s\n", argv[optind + 1],
                (double)st.bytes / 1048576.0, st.total_s);
         return 0;
+    }
+    if (transparent) {
+        fprintf(stderr, "xmig save: --transparent: only for 'sim' and xen: "
+                "guests (xmigd's save writes plain xl files)\n");
+        return EXIT_USAGE;
     }
     /* The daemon writes the file: give it an absolute path. */
     if (argv[optind + 1][0] == '/') {

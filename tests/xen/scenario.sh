@@ -167,6 +167,29 @@ else
 fi
 rm -f $OUT/keep.save
 
+# ---- transparent records from the real guest ------------------------------------
+# xmig gathers what Xen 4.17 reports (event channel ports, grant entries,
+# the xenstore home), logs it, and refuses: watches, grant frame gfns,
+# mapped grants and the event channel ABI have no 4.17 interface.  The
+# save fails, the guest resumes in place, no file is left.
+before=$(last_tick)
+id=$(xl domid $G)
+xmig save --transparent xen:$G $OUT/pv.save > pv.log 2>&1
+rc=$?
+got=$(sed -n 's/.*: \([0-9]*\) event channel ports, \([0-9]*\) grant entries.* \([0-9]*\) xenstore nodes gathered.*/\1 \2 \3/p' pv.log)
+read -r ports grants nodes <<< "${got:-0 0 0}"
+below=$(xenstore-ls -f /local/domain/$id 2>/dev/null | wc -l)
+if [ $rc = 1 ] && grep -q "not possible from Xen 4.17.*XENSTORE_WATCHES" pv.log &&
+   [ "$ports" -gt 0 ] && [ "$grants" -ge 2 ] && [ "$nodes" = $((below + 1)) ] &&
+   ! ls $OUT/pv.save* > /dev/null 2>&1 && [ "$(xl domid $G)" = "$id" ]; then
+    what="gathered $ports ports, $grants grant entries, $nodes xenstore nodes"
+    what+=" (xenstore-ls: $below below the home node); refused: Xen 4.17"
+    ticks_on transparent-capture "$before" "$what cannot report watches"
+else
+    fail transparent-capture "exit $rc, gathered '${got}', xenstore-ls" \
+        "$below: $(tail -2 pv.log | tr '\n' ' ')"
+fi
+
 # ---- xl save -> xmig restore (libxl builds the domain from the file) ----------
 before=$(last_tick)
 timeout 900 xl save $G $OUT/xl2.save > save2.log 2>&1 ||
