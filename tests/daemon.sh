@@ -936,6 +936,27 @@ part4() {
     verdict \
         "a second daemon on the same control socket fails with a clear error" e
     stop e
+
+    # 4j. backend = xen off Xen: the daemon starts (it may be configured
+    # before the host boots Xen), and a migration of a domain fails at once
+    # naming the missing hypervisor; an unknown backend is refused.
+    mkconf xb 127.0.0.1:0 host-a "backend = xen"
+    start xb
+    cli xm 30 migrate --control "$(sock xb)" pvh1 "127.0.0.1:1"
+    [ "$RC" != 0 ] || note "migrating a domain off Xen: exit 0"
+    grep -q "no Xen hypervisor here" "$T/xm.err" ||
+        note "error: $(tr '\n' ' ' < "$T/xm.err")"
+    [ "$(ctl "$(sock xb)" '{"op": "ping"}' | q 'd["ok"]')" = true ] ||
+        note "the daemon stopped answering"
+    verdict "backend = xen off Xen: a migration fails naming the missing hypervisor" xb
+    stop xb
+    mkconf xk 127.0.0.1:0 host-a "backend = kvm"
+    timeout 5 "$XMIGD" -c "$T/xk.conf" >"$T/xk.log" 2>&1
+    rc=$?
+    [ "$rc" = 2 ] || note "backend = kvm: exit $rc, expected 2 (configuration)"
+    grep -q "backend 'sim' or 'xen'" "$T/xk.log" ||
+        note "error: $(cat "$T/xk.log")"
+    verdict "backend = kvm is refused with a clear error"
 }
 
 for part in $PARTS; do
