@@ -20,7 +20,7 @@
 # qemu.pid, console.log (Xen's serial console), work.img.
 #
 # run prepends to the script a preamble that installs the current host
-# xmig as /work/bin/xmig, puts /work/bin and Xen's tools on PATH and cds to
+# xmig (and the xmigd beside it) in /work/bin, puts /work/bin and Xen's tools on PATH and cds to
 # /work/out (relative REMOTEPATHs of put/get are from there too); the
 # script's output (stdout and stderr) comes back as it is written, and
 # dev.sh exits with the script's status (2 if dom0 went away).
@@ -32,6 +32,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 xmig=${XMIG:-./xmig}
+xmigd=$(dirname "$(readlink -f "$xmig")")/xmigd   # installed too, if there
 port=${XEN_DEV_PORT:-15555}
 export XEN_DEV_PORT=$port
 
@@ -70,6 +71,11 @@ up() {
     rm -rf "$dev"
     mkdir -p "$dev/work/bin" "$dev/work/guest" "$dev/work/out"
     cp "$xmig" "$dev/work/bin/xmig"
+    [ -x "$xmigd" ] && cp "$xmigd" "$dev/work/bin/xmigd"
+    # The certificates of run.sh's two daemons (dom0 has no openssl).
+    sh "$here/../tls/make-certs.sh" "$dev/work/pki" \
+        host-a "DNS:host-a,IP:127.0.0.1" host-b "DNS:host-b,IP:127.0.0.1" \
+        > /dev/null 2>&1 || die "tests/tls/make-certs.sh failed"
     cp "$dir/guest/vmlinuz" "$dir/guest/initrd.cpio.gz" "$dev/work/guest/"
     cp "$here/scenario.sh" "$here/pvh.cfg" "$here/devserver.py" "$dev/work/"
     touch "$dev/work/devloop"
@@ -131,12 +137,16 @@ up() {
 
 # The preamble of every run: the current xmig (written aside and renamed,
 # so that a running xmig is not overwritten), PATH, the working directory.
+install_bin() {
+    echo "base64 -d > /work/bin/$2.new <<'DEV-EOF'"
+    base64 < "$1"
+    echo 'DEV-EOF'
+    echo "chmod 755 /work/bin/$2.new && mv -f /work/bin/$2.new /work/bin/$2"
+}
 preamble() {
     echo 'mkdir -p /work/bin /work/out'
-    echo "base64 -d > /work/bin/xmig.new <<'DEV-EOF'"
-    base64 < "$xmig"
-    echo 'DEV-EOF'
-    echo 'chmod 755 /work/bin/xmig.new && mv -f /work/bin/xmig.new /work/bin/xmig'
+    install_bin "$xmig" xmig
+    [ -x "$xmigd" ] && install_bin "$xmigd" xmigd
     echo 'export PATH=/work/bin:$PATH:/usr/lib/xen-4.17/bin'
     echo 'export PYTHONPATH=/usr/lib/xen-4.17/lib/python'
     echo 'cd /work/out || exit 1'

@@ -204,5 +204,26 @@ echo "  qemu start -> dom0 up: ${dom0_up:-?}"
 sed -n 's/^XEN-TIME: \(.*\) \([0-9.]*\)$/  \1: \2/p' "$res"
 echo "  whole VM run: $secs"
 
+# xl against xmig on the same guest in the same run.  TCG emulates every
+# instruction (and kTLS encrypts in software with no AES-NI), so these are
+# ratios between tools, not speeds of either.
+n() { sed -n "s/^XEN-NUM: $1 //p" "$res" | tail -1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "?" }'; }
+mb() { awk -v a="${1:-0}" 'BEGIN { printf "%.1f MB", a / 1e6 }'; }
+echo "--- xl and xmig on the same guest, this run (xmig/xl)"
+echo "  save:    xl $(n xl-save-s) s, $(mb "$(n xl-save-bytes)");" \
+     "xmig $(n xmig-save-s) s, $(mb "$(n xmig-save-bytes)")" \
+     "(time $(ratio "$(n xmig-save-s)" "$(n xl-save-s)")," \
+     "size $(ratio "$(n xmig-save-bytes)" "$(n xl-save-bytes)"))"
+echo "  restore: xl $(n xl-restore-s) s; xmig into a libxl-built domain" \
+     "$(n xmig-restore-s) s ($(ratio "$(n xmig-restore-s)" "$(n xl-restore-s)")), into" \
+     "xl create -p's $(n xmig-restore-adopt-s) s" \
+     "($(ratio "$(n xmig-restore-adopt-s)" "$(n xl-restore-s)"); xl create -p" \
+     "$(n xl-create-p-s) s)"
+echo "  migrate: xl (plain pipe) $(n xl-migrate-s) s, $(mb "$(n xl-migrate-bytes)");" \
+     "xmigd (strict kTLS) $(n xmigd-migrate-s) s, $(mb "$(n xmigd-migrate-bytes)")," \
+     "downtime $(n xmigd-migrate-downtime-ms) ms" \
+     "(time $(ratio "$(n xmigd-migrate-s)" "$(n xl-migrate-s)"))"
+
 echo "xen: $passed passed, $failed failed"
 [ "$failed" = 0 ] && [ "$passed" -gt 0 ]

@@ -27,6 +27,10 @@ fail() { say "XEN-TEST: $1 FAIL ${*:2}"; }
 now() { cut -d' ' -f1 /proc/uptime; }
 # phase NAME START: how long since START (an uptime), for run.sh's table.
 phase() { say "XEN-TIME: $1 $(awk -v a="$2" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')"; }
+# num NAME VALUE: a figure for run.sh's comparison of xl and xmig;
+# since START: seconds since START (an uptime).
+num() { say "XEN-NUM: $1 $2"; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
 # The guest's heartbeat, from the console log xenconsoled keeps: the
 # newest of guest-pvh1*.log (a domain received by xmigd is built as
@@ -99,6 +103,8 @@ phase guest-create $t
 before=$(last_tick)
 t=$(now)
 if timeout 900 xl save $G $OUT/pvh.save > save.log 2>&1; then
+    num xl-save-s "$(since $t)"
+    num xl-save-bytes "$(stat -c %s pvh.save)"
     pass xl-save "$(stat -c %s pvh.save) bytes, guest at tick $before"
 else
     fail xl-save "$(tail -3 save.log | tr '\n' ' ')"
@@ -111,6 +117,7 @@ check_stream pvh-save $OUT/pvh.save
 # ---- xl restore: the saved file was good --------------------------------------
 t=$(now)
 if timeout 900 xl restore $OUT/pvh.save > restore.log 2>&1; then
+    num xl-restore-s "$(since $t)"
     if wait_tick "$before" 120 && [ "$(last_sum)" = "$sum0" ]; then
         pass xl-restore "ticks on ($before -> $(last_tick)), memory sum unchanged"
     else
@@ -140,6 +147,8 @@ before=$(last_tick)
 t=$(now)
 if timeout 900 xmig save xen:$G $OUT/xmig.save > xmig-save.log 2>&1 &&
    ! xl list $G > /dev/null 2>&1; then
+    num xmig-save-s "$(since $t)"
+    num xmig-save-bytes "$(stat -c %s xmig.save)"
     pass xmig-save "$(tail -1 xmig-save.log); the source domain is gone"
 else
     fail xmig-save "exit $?: $(tail -3 xmig-save.log | tr '\n' ' ')"
@@ -196,6 +205,7 @@ timeout 900 xl save $G $OUT/xl2.save > save2.log 2>&1 ||
     { fail xl-save-xmig-restore "xl save: $(tail -2 save2.log)"; exit 1; }
 t=$(now)
 if timeout 900 xmig restore --xen $OUT/xl2.save > xmig-restore.log 2>&1; then
+    num xmig-restore-s "$(since $t)"
     ticks_on xl-save-xmig-restore "$before" "$(tail -1 xmig-restore.log)"
 else
     fail xl-save-xmig-restore "exit $?: $(tail -3 xmig-restore.log | tr '\n' ' ')"
@@ -207,11 +217,15 @@ phase xmig-restore $t
 before=$(last_tick)
 timeout 900 xl save $G $OUT/xl3.save > save3.log 2>&1 ||
     { fail xmig-restore-adopt "xl save: $(tail -2 save3.log)"; exit 1; }
+t=$(now)
 timeout 300 xl create -p /work/pvh.cfg > create-p.log 2>&1
+num xl-create-p-s "$(since $t)"
 id=$(xl domid $G 2>/dev/null)
+t=$(now)
 if [ -n "$id" ] &&
    timeout 900 xmig restore --xen --domid "$id" $OUT/xl3.save > adopt.log 2>&1
 then
+    num xmig-restore-adopt-s "$(since $t)"
     ticks_on xmig-restore-adopt "$before" "$(tail -1 adopt.log)"
 else
     fail xmig-restore-adopt "domain ${id:-?}: $(tail -3 adopt.log | tr '\n' ' ')"
@@ -274,10 +288,13 @@ t=$(now)
 if timeout 900 xmig migrate --control /run/xmigd-a.sock $G 127.0.0.1:5602 \
         > xmigd-migrate.log 2>&1 &&
    new=$(xl domid $G 2>/dev/null) && [ "$new" != "$id" ]; then
+    num xmigd-migrate-s "$(since $t)"
     line=$(grep -a "moved to" xmigd-a.log | tail -1)
+    mib=$(sed -n "s/.*received $G: \([0-9.]*\) MiB.*/\1/p" xmigd-b.log | tail -1)
+    num xmigd-migrate-bytes "$(awk -v m="${mib:-0}" 'BEGIN { printf "%.0f", m * 1048576 }')"
     ticks_on xmigd-migrate "$before" "domain $id -> $new over kTLS: ${line#xmigd: }"
     dt=$(sed -n 's/.*downtime \([0-9.]*\) ms.*/\1/p' <<< "$line")
-    say "XEN-TIME: xmigd-migrate-downtime $(awk -v d="${dt:-0}" 'BEGIN { printf "%.1f", d / 1000 }')"
+    num xmigd-migrate-downtime-ms "${dt:-?}"
 else
     fail xmigd-migrate "exit $?: $(tail -2 xmigd-migrate.log | tr '\n' ' ');" \
         "$(tail -2 xmigd-a.log xmigd-b.log | tr '\n' ' ')"
@@ -300,6 +317,8 @@ before=$(last_tick)
 t=$(now)
 if timeout 900 xl migrate -s "" $G "tee $OUT/pvh.live | xl migrate-receive" \
     > migrate.log 2>&1; then
+    num xl-migrate-s "$(since $t)"
+    num xl-migrate-bytes "$(stat -c %s pvh.live)"
     if wait_tick "$before" 120 && [ "$(last_sum)" = "$sum0" ]; then
         pass xl-migrate "$(stat -c %s pvh.live) bytes captured;" \
             "ticks on ($before -> $(last_tick)), memory sum unchanged"
