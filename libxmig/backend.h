@@ -68,6 +68,11 @@ struct backend_ops {
      * xl header, owned by the backend; *json NULL (or no op): the engine
      * writes a minimal one (type, name, memory, vCPUs). */
     int (*domain_config)(struct xmig_guest *g, const char **json);
+    /* Optional, live migrations: the destination holds the whole guest
+     * and waits for the go-ahead.  Called just before it is sent (xen: the
+     * source gives up its name, as xl does, for the destination to take),
+     * and with abort = 1 when the guest then runs on here after all. */
+    int (*handover)(struct xmig_guest *g, int abort);
     /* Optional: an integrity digest of everything the guest holds, to
      * prove the destination equal (sim); NULL when the backend has none. */
     int (*digest)(struct xmig_guest *g, uint8_t out[32]);

@@ -37,7 +37,7 @@ struct sender {
     uint64_t words;
     double t0;
     unsigned throttle;
-    int paused, logdirty, go_sent;
+    int paused, logdirty, go_sent, handed;
     int live, session;          /* a live migration with xl's handshake, or
                                  * a save: paused, one pass, no messages */
 };
@@ -436,6 +436,10 @@ static void stop_tracking(struct sender *s)
 /* Whatever went wrong, before "go" the guest runs on here. */
 static void resume_here(struct sender *s)
 {
+    if (s->handed) {
+        (void)s->ops->handover(s->g, 1);
+        s->handed = 0;
+    }
     stop_tracking(s);
     if (s->paused) {
         (void)s->ops->unpause(s->g);
@@ -451,6 +455,12 @@ static int handshake(struct sender *s, double t_pause)
             0 ||
         cancelled(s) < 0) {
         return -1;
+    }
+    if (s->ops->handover) {
+        if (s->ops->handover(s->g, 0) < 0) {
+            return -1;
+        }
+        s->handed = 1;
     }
     if (session_send(s->t, session_go) < 0) {
         return -1;

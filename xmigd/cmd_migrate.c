@@ -3,13 +3,19 @@
  * xmig migrate-receive: receive one guest (from a socket it listens on, or
  * over stdin/stdout as xl's migrate-receive does) and run it.
  *
- * Until the daemon keeps guests, DOM "sim" means: start a simulated guest
- * here (--sim-* options), let it run for --warmup seconds, and move it.
+ * DOM "sim" means: start a simulated guest here (--sim-* options), let it
+ * run for --warmup seconds, and move it; "xen:NAME" a domain of this Xen
+ * host, moved from here; anything else a guest of the local xmigd.
+ * --exec CMD sends the stream to a command instead of over TLS (xl's
+ * protocol on its stdin and stdout: "xl migrate-receive", or over ssh).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,8 +70,13 @@ static void migrate_help(FILE *out)
 {
     fprintf(out,
             "usage: xmig migrate [options] DOM HOST:PORT\n"
-            "  DOM: a guest of the local xmigd (--control PATH), or 'sim':\n"
-            "       start a simulated guest in this process and move it\n"
+            "       xmig migrate [options] --exec CMD DOM\n"
+            "  DOM: a guest of the local xmigd (--control PATH), 'sim':\n"
+            "       start a simulated guest in this process and move it, or\n"
+            "       xen:NAME: a domain of this Xen host, moved from here\n"
+            "  --exec CMD           the stream on CMD's stdin, its replies on\n"
+            "                       its stdout (sh -c CMD; e.g. \"xl "
+            "migrate-receive\")\n"
             "  --downtime MS        downtime target (default 300)\n"
             "  --bandwidth MIB/S    cap the stream's bandwidth\n"
             "  --max-iters N        pause after N rounds (default 30)\n"
@@ -77,6 +88,64 @@ static void migrate_help(FILE *out)
             "  --sim-memory MIB --sim-vcpus N --sim-workload idle|mixed|stress"
             "\n  --sim-rate PAGES/S --sim-domid D --sim-fill PERCENT (default 50)"
             "\n  --warmup SECONDS\n" TLS_OPTIONS_HELP);
+}
+
+/* sh -c CMD with its stdin and stdout as the migration channel. */
+static struct xmig_transport *exec_transport(const char *cmd, pid_t *pid)
+{
+    int to[2] = { -1, -1 }, from[2] = { -1, -1 };
+    struct xmig_transport *t;
+
+    if (pipe2(to, O_CLOEXEC) < 0 || pipe2(from, O_CLOEXEC) < 0) {
+        fprintf(stderr, "xmig migrate: --exec: %s\n", strerror(errno));
+        goto fail;
+    }
+    *pid = fork();
+    if (*pid < 0) {
+        fprintf(stderr, "xmig migrate: --exec: fork: %s\n", strerror(errno));
+        goto fail;
+    }
+    if (*pid == 0) {
+        if (dup2(to[0], STDIN_FILENO) < 0 || dup2(from[1], STDOUT_FILENO) < 0) {
+            _exit(127);
+        }
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(to[0]);
+    close(from[1]);
+    signal(SIGPIPE, SIG_IGN);   /* a dead command is an EPIPE, reported */
+    t = xmig_transport_fds(from[0], to[1], 1);
+    if (!t) {
+        fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
+    }
+    return t;
+fail:
+    for (int i = 0; i < 2; i++) {
+        if (to[i] >= 0) {
+            close(to[i]);
+        }
+        if (from[i] >= 0) {
+            close(from[i]);
+        }
+    }
+    return NULL;
+}
+
+/* The command's end: its exit status, said when it is not 0. */
+static int exec_wait(pid_t pid, const char *cmd)
+{
+    int status = 0;
+
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        return 0;
+    }
+    fprintf(stderr, "xmig migrate: '%s' %s %d\n", cmd,
+            WIFEXITED(status) ? "exited with status" : "died of signal",
+            WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    return -1;
 }
 
 static struct xmig_guest *start_sim(const struct xmig_sim_config *c,
@@ -113,11 +182,14 @@ int migrate_main(int argc, char **argv)
         { "sim-fill", required_argument, NULL, 'F' },
         { "warmup", required_argument, NULL, 'w' },
         { "control", required_argument, NULL, 'c' },
+        { "exec", required_argument, NULL, 'e' },
         { "help", no_argument, NULL, 'h' },
         TLS_LONG_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
-    const char *control = NULL, *tls_mode = NULL;
+    const char *control = NULL, *tls_mode = NULL, *exec_cmd = NULL;
+    pid_t child = -1;
+    int xen;
     int name_given = 0;
     struct xmig_sim_config sc = { 512ull << 20, 2, XMIG_SIM_MIXED, 0, 11, 1,
                                   50 };
@@ -198,6 +270,9 @@ int migrate_main(int argc, char **argv)
         case 'c':
             control = optarg;
             break;
+        case 'e':
+            exec_cmd = optarg;
+            break;
         case 'h':
             migrate_help(stdout);
             return 0;
@@ -206,11 +281,18 @@ int migrate_main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (optind != argc - 2 || p.downtime_ms == 0 || p.max_iters == 0) {
+    if (optind != argc - (exec_cmd ? 1 : 2) || p.downtime_ms == 0 ||
+        p.max_iters == 0) {
         migrate_help(stderr);
         return EXIT_USAGE;
     }
-    if (strcmp(argv[optind], "sim") != 0) {
+    xen = strncmp(argv[optind], "xen:", 4) == 0;
+    if (exec_cmd && !xen && strcmp(argv[optind], "sim") != 0) {
+        fprintf(stderr, "xmig migrate: --exec: only for 'sim' and xen: "
+                "guests (xmigd migrates its own over TLS)\n");
+        return EXIT_USAGE;
+    }
+    if (!xen && strcmp(argv[optind], "sim") != 0) {
         /* A guest xmigd keeps: the daemon migrates it, with its own TLS
          * identity; we ask and follow. */
         char extra[512];
@@ -231,7 +313,7 @@ int migrate_main(int argc, char **argv)
         fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
         return EXIT_USAGE;
     }
-    if (!name_given) {
+    if (!name_given && !exec_cmd) {
         /* The receiver's certificate must name the host we connect to. */
         char host[256];
         const char *hp = argv[optind + 1], *colon = strrchr(hp, ':');
@@ -246,18 +328,35 @@ int migrate_main(int argc, char **argv)
     p.initial_downtime_ms = p.downtime_ms < 30 ? p.downtime_ms : 30;
     p.progress = progress;
     p.user_data = &rep;
-    g = start_sim(&sc, warmup);
+    if (xen) {
+        uint32_t domid;
+        g = xmig_xen_domain_lookup(argv[optind] + 4, &domid) < 0
+                ? NULL
+                : xmig_xen_guest_open(domid);
+        if (!g) {
+            fprintf(stderr, "xmig migrate: %s: %s\n", argv[optind],
+                    xmig_error_message());
+        }
+    } else {
+        g = start_sim(&sc, warmup);
+    }
     if (!g) {
+        xmig_tls_config_free(tls);
         return EXIT_INVALID;
     }
-    s = net_connect("migrate", argv[optind + 1]);
-    t = s < 0 ? NULL : xmig_transport_tls_client(s, tls);
-    if (!t) {
-        if (s >= 0) {
+    if (exec_cmd) {
+        t = exec_transport(exec_cmd, &child);
+    } else {
+        s = net_connect("migrate", argv[optind + 1]);
+        t = s < 0 ? NULL : xmig_transport_tls_client(s, tls);
+        if (!t && s >= 0) {
             fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
         }
+    }
+    if (!t) {
         fprintf(stderr, "xmig migrate: the guest was not moved\n");
         xmig_guest_destroy(g);
+        xmig_tls_config_free(tls);
         return EXIT_INVALID;
     }
     rc = xmig_migrate_send(g, t, &p, &st);
@@ -269,7 +368,18 @@ int migrate_main(int argc, char **argv)
     }
     xmig_transport_free(t);
     xmig_tls_config_free(tls);
-    xmig_guest_destroy(g);
+    if (child > 0 && exec_wait(child, exec_cmd) < 0 && rc == 0) {
+        fprintf(stderr, "xmig migrate: the guest was handed over all the "
+                "same (the command said so before it failed)\n");
+    }
+    /* A domain that moved is left suspended here: it goes, as after
+     * xl migrate.  One that did not runs on. */
+    if (xen && rc == 0 && xmig_xen_guest_destroy_domain(g) < 0) {
+        fprintf(stderr, "xmig migrate: the source domain: %s\n",
+                xmig_error_message());
+    } else if (!xen || rc < 0) {
+        xmig_guest_destroy(g);
+    }
     return rc < 0 ? EXIT_INVALID : 0;
 }
 
@@ -284,7 +394,11 @@ static void receive_help(FILE *out)
             "  --run SECONDS        keep the guest running, then stop "
             "(default 2)\n"
             "  --max-memory MIB     refuse larger guests\n"
-            "  --json               print the statistics as JSON\n" TLS_OPTIONS_HELP);
+            "  --json               print the statistics as JSON\n"
+            "  --xen                into a domain of this Xen host (libxl "
+            "builds it\n"
+            "                       from the stream's config; it runs on "
+            "after)\n" TLS_OPTIONS_HELP);
 }
 
 static int write_port(const char *file, int port)
@@ -334,12 +448,14 @@ int migrate_receive_main(int argc, char **argv)
         { "run", required_argument, NULL, 'r' },
         { "max-memory", required_argument, NULL, 'M' },
         { "json", no_argument, NULL, 'j' },
+        { "xen", no_argument, NULL, 'x' },
         { "help", no_argument, NULL, 'h' },
         TLS_LONG_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     struct xmig_tls_config *tls = xmig_tls_config_create();
-    struct xmig_receive_params rp = { 0, 0, NULL, NULL };
+    struct xmig_xen_target target = { 0, NULL };
+    struct xmig_receive_params rp = { 0, 0, NULL, &target };
     struct xmig_migrate_stats st;
     const char *cert = NULL, *key = NULL, *listen = NULL, *port_file = NULL;
     struct xmig_transport *t;
@@ -374,6 +490,9 @@ int migrate_receive_main(int argc, char **argv)
         case 'j':
             json = 1;
             break;
+        case 'x':
+            rp.factory = xmig_xen_guest_incoming;
+            break;
         case 'h':
             receive_help(stdout);
             return 0;
@@ -402,6 +521,21 @@ int migrate_receive_main(int argc, char **argv)
         fprintf(stderr, "xmig migrate-receive: %s; nothing was kept\n",
                 xmig_error_message());
         return EXIT_INVALID;
+    }
+    if (rp.factory) {
+        /* Built as NAME--incoming beside the source; the source gave NAME
+         * up at the go-ahead.  (stdout may be the sender's channel.) */
+        uint32_t domid = xmig_xen_guest_domid(g);
+        xmig_guest_destroy(g);
+        if (st.guest_name[0] && xmig_xen_domain_rename(domid, st.guest_name) < 0) {
+            fprintf(stderr, "xmig migrate-receive: domain %u runs, under its "
+                    "temporary name: %s\n", domid, xmig_error_message());
+        }
+        fprintf(stderr, "xmig migrate-receive: %s runs as domain %u: "
+                "received %.1f MiB in %.3f s, TLS %s\n",
+                st.guest_name[0] ? st.guest_name : "the guest", domid,
+                (double)st.bytes / 1048576.0, st.total_s, st.tls_mode);
+        return 0;
     }
     {
         uint64_t before = xmig_sim_heartbeat(g), after;

@@ -42,6 +42,7 @@ struct xen_guest {
     int paused;                /* paused by xmig */
     int suspended;             /* suspended (shut down for suspend) by xmig */
     char *config_json;         /* the toolstack's config, once asked for */
+    char away_from[128];       /* the name given up at handover, or "" */
     int logdirty;              /* log-dirty mode switched on by xmig */
     xc_hypercall_buffer_t dirty_hbuf;
     void *dirty_bits;          /* hypercall memory, dirty_pages pages */
@@ -94,6 +95,7 @@ int xen_ts_domid(const char *name_or_id, uint32_t *domid);
 int xen_ts_create_paused(const char *json, const char *name,
                          uint32_t *domid);
 int xen_ts_rename(uint32_t domid, const char *name);
+int xen_ts_name(uint32_t domid, char *name, size_t len);
 int xen_ts_destroy(uint32_t domid);
 
 #endif

@@ -909,6 +909,34 @@ static int xen_domain_config(struct xmig_guest *g, const char **json)
     return 0;
 }
 
+/* The destination builds the guest as NAME--incoming and takes NAME once
+ * it may run; the source meanwhile goes by NAME--migratedaway, and takes
+ * its name back if the guest runs on here after all (xl's convention, so
+ * that an xl migrate-receive can be the destination). */
+static int xen_handover(struct xmig_guest *g, int abort)
+{
+    struct xen_guest *x = xg(g);
+    char away[160];
+
+    if (abort) {
+        if (x->away_from[0] && xen_ts_rename(x->domid, x->away_from) < 0) {
+            log_msg(XMIG_LOG_WARNING, "xen: %s", xmig_error_message());
+        }
+        x->away_from[0] = '\0';
+        return 0;
+    }
+    if (xen_ts_name(x->domid, x->away_from, sizeof(x->away_from)) < 0) {
+        x->away_from[0] = '\0';
+        return -1;
+    }
+    snprintf(away, sizeof(away), "%s--migratedaway", x->away_from);
+    if (xen_ts_rename(x->domid, away) < 0) {
+        x->away_from[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- the public entry points beyond opening --------------------------- */
 
 static struct xen_guest *xen_of(struct xmig_guest *g, const char *what)
@@ -1049,6 +1077,7 @@ static const struct backend_ops xen_ops = {
     .get_state = xen_state,
     .put_state = xen_state_put,
     .domain_config = xen_domain_config,
+    .handover = xen_handover,
     .digest = NULL,
     .populate = xen_populate,
     .set_state = xen_set,

@@ -153,6 +153,25 @@ int xen_ts_create_paused(const char *json, const char *name,
     return 0;
 }
 
+int xen_ts_name(uint32_t domid, char *name, size_t len)
+{
+    struct toolstack ts;
+    char *n;
+
+    if (ts_open(&ts, "a domain's name") < 0) {
+        return -1;
+    }
+    n = libxl_domid_to_name(ts.ctx, domid);
+    ts_close(&ts);
+    if (!n) {
+        return err_set(XMIG_ERR_IO, 0, "domain %u has no name in xenstore",
+                       domid);
+    }
+    snprintf(name, len, "%s", n);
+    free(n);
+    return 0;
+}
+
 int xen_ts_rename(uint32_t domid, const char *name)
 {
     struct toolstack ts;

@@ -141,8 +141,8 @@ while IFS= read -r l; do
 done < "$res"
 
 # The checks run here: xmig dump against verify-stream-v2, stream by stream.
-for s in pvh-save xmig-save pvh-live; do
-    [ "$s" = pvh-live ] && [ "${XEN_MIGRATE:-1}" != 1 ] && continue
+for s in pvh-save xmig-save pvh-live xmig-live; do
+    case $s in *-live) [ "${XEN_MIGRATE:-1}" != 1 ] && continue ;; esac
     if [ ! -e "$run/out/$s.dump" ] || [ ! -e "$run/out/$s.vs2" ]; then
         notok "$s-dump-matches-verify-stream-v2 (no listings: $s not made)"
     elif r=$(python3 "$here/compare-listings.py" "$run/out/$s.dump" \
@@ -194,6 +194,9 @@ want+=" transparent-capture xl-save-xmig-restore xmig-restore-adopt xmig-restore
 want+=" xmig-restore-small-domain xmigd-migrate xmigd-ktls"
 [ "${XEN_MIGRATE:-1}" = 1 ] &&
     want+=" xl-migrate pvh-live-xmig-verify pvh-live-verify-stream-v2"
+[ "${XEN_MIGRATE:-1}" = 1 ] &&
+    want+=" xmig-migrate-to-xl xmig-live-xmig-verify xmig-live-verify-stream-v2"
+[ "${XEN_MIGRATE:-1}" = 1 ] && want+=" xl-migrate-to-xmig"
 for w in $want; do
     grep -q "^XEN-TEST: $w " "$res" || notok "$w (never ran: see $log)"
 done
@@ -224,6 +227,8 @@ echo "  migrate: xl (plain pipe) $(n xl-migrate-s) s, $(mb "$(n xl-migrate-bytes
      "xmigd (strict kTLS) $(n xmigd-migrate-s) s, $(mb "$(n xmigd-migrate-bytes)")," \
      "downtime $(n xmigd-migrate-downtime-ms) ms" \
      "(time $(ratio "$(n xmigd-migrate-s)" "$(n xl-migrate-s)"))"
+echo "  mixed:   xmig migrate -> xl migrate-receive $(n xmig-to-xl-s) s;" \
+     "xl migrate -> xmig migrate-receive --xen $(n xl-to-xmig-s) s (both plain pipes)"
 
 echo "xen: $passed passed, $failed failed"
 [ "$failed" = 0 ] && [ "$passed" -gt 0 ]

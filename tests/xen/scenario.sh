@@ -335,5 +335,37 @@ phase xl-migrate $t
 # "domain is yours" handshake message after the stream (hence
 # --allow-trailing; verify-stream-v2 reads to the END record and stops).
 check_stream pvh-live $OUT/pvh.live --allow-trailing
+
+# ---- live migration between xmig and xl, both ways ------------------------------
+# xmig's engine as the sender, Xen's own xl migrate-receive (libxl, libxc's
+# restore) as the receiver, the stream captured: several rounds of pages.
+before=$(last_tick)
+id=$(xl domid $G)
+t=$(now)
+if timeout 900 xmig migrate --exec "tee $OUT/xmig.live | xl migrate-receive" \
+        xen:$G > xmig-to-xl.log 2>&1 &&
+   new=$(xl domid $G 2>/dev/null) && [ "$new" != "$id" ]; then
+    num xmig-to-xl-s "$(since $t)"
+    ticks_on xmig-migrate-to-xl "$before" "domain $id -> $new: $(grep -a \
+        '^xmig migrate: [0-9]* rounds' xmig-to-xl.log | tail -1)"
+else
+    fail xmig-migrate-to-xl "exit $?: $(tail -3 xmig-to-xl.log | tr '\n' ' ')"
+fi
+phase xmig-migrate-to-xl $t
+check_stream xmig-live $OUT/xmig.live --allow-trailing
+# xl migrate as the sender, xmig migrate-receive --xen as the receiver.
+before=$(last_tick)
+id=$(xl domid $G)
+t=$(now)
+if timeout 900 xl migrate -s "" $G "xmig migrate-receive --xen" \
+        > xl-to-xmig.log 2>&1 &&
+   new=$(xl domid $G 2>/dev/null) && [ "$new" != "$id" ]; then
+    num xl-to-xmig-s "$(since $t)"
+    ticks_on xl-migrate-to-xmig "$before" "domain $id -> $new: $(grep -a \
+        'xmig migrate-receive: .* runs as' xl-to-xmig.log | tail -1)"
+else
+    fail xl-migrate-to-xmig "exit $?: $(tail -3 xl-to-xmig.log | tr '\n' ' ')"
+fi
+phase xl-migrate-to-xmig $t
 xl destroy $G
 exit 0
