@@ -89,10 +89,13 @@ static int save_xen(const char *dom, const char *path, int keep,
         return EXIT_INVALID;
     }
     printf("xmig save: domain %u saved to %s: %.1f MiB (%llu pages, %llu "
-           "without memory) in %.3f s\n", domid, path,
+           "without memory) in %.3f s (suspended after %.3f s, then %.3f s "
+           "of memory and state)\n", domid, path,
            (double)st.bytes / 1048576.0,
            (unsigned long long)(st.pages_sent + st.zero_pages),
-           (unsigned long long)st.holes, st.total_s);
+           (unsigned long long)st.holes, st.total_s,
+           st.nrounds ? st.rounds[0].start_s : 0,
+           st.nrounds ? st.rounds[0].duration_s : 0);
     if (keep) {
         rc = xmig_guest_unpause(g);
         if (rc < 0) {

@@ -59,6 +59,8 @@ struct xen_guest {
         uint32_t n;
     } maps[XEN_MAX_MAPS];
     xen_pfn_t arr[XEN_BATCH];
+    xen_pfn_t types[XEN_BATCH];
+    uint32_t idx[XEN_BATCH];
     int errs[XEN_BATCH];
     uint64_t holes;            /* pfns at which Xen has no memory (XTAB) */
 
@@ -71,6 +73,12 @@ struct xen_guest {
 };
 
 void xen_logger_init(struct xen_logger *l);
+
+/* XEN_DOMCTL_getpageframeinfo3: the types of a batch of pfns (XTAB for a
+ * hole), in place.  libxenctrl 4.17 exports it (VERS_4.17.0, for
+ * libxenguest's saver) but declares it only in its private header. */
+int xc_get_pfn_type_batch(xc_interface *xch, uint32_t dom, unsigned int num,
+                          xen_pfn_t *arr);
 
 /* Fail with libxc's errno and last message:
  * "<what> (domain D): <strerror>[; libxc: <message>]". */

@@ -290,6 +290,7 @@ static int xen_map(struct xmig_guest *g, const uint64_t *pfns, uint32_t n,
 {
     struct xen_guest *x = xg(g);
     int slot = -1, mapped = 0;
+    uint32_t k = 0;
     uint8_t *base;
 
     for (int i = 0; i < XEN_MAX_MAPS && slot < 0; i++) {
@@ -305,23 +306,51 @@ static int xen_map(struct xmig_guest *g, const uint64_t *pfns, uint32_t n,
     if (batch_ok(x, pfns, n) < 0) {
         return -1;
     }
+    /* Holes first, by type, as Xen's saver does: one domctl per batch is
+     * far cheaper than mapping a run of holes only to see each page fail
+     * (a guest's pfn range is mostly holes below the special pages).
+     * Should the call fail, every pfn is mapped and holes found that way. */
+    memcpy(x->types, x->arr, (size_t)n * sizeof(x->types[0]));
     xen_call_begin(x);
-    base = xenforeignmemory_map(x->fmem, x->domid, PROT_READ, n, x->arr,
+    if (xc_get_pfn_type_batch(x->xch, x->domid, n, x->types) < 0) {
+        memset(x->types, 0, (size_t)n * sizeof(x->types[0]));
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        xen_pfn_t type = x->types[i] & XEN_DOMCTL_PFINFO_LTAB_MASK;
+        pages[i] = NULL;
+        if (type == XEN_DOMCTL_PFINFO_XTAB) {
+            x->holes++;
+            continue;
+        }
+        if (type == XEN_DOMCTL_PFINFO_BROKEN) {
+            return err_set(XMIG_ERR_IO, EIO, "pfn 0x%llx of domain %u is "
+                           "broken (a memory error Xen has isolated): xmig "
+                           "does not migrate such guests",
+                           (unsigned long long)pfns[i], x->domid);
+        }
+        x->idx[k] = i;
+        x->arr[k++] = (xen_pfn_t)pfns[i];
+    }
+    if (k == 0) {
+        return 0;
+    }
+    xen_call_begin(x);
+    base = xenforeignmemory_map(x->fmem, x->domid, PROT_READ, k, x->arr,
                                 x->errs);
     if (!base) {
         return xen_fail(x, XMIG_ERR_IO, "mapping guest pages");
     }
-    for (uint32_t i = 0; i < n; i++) {
-        if (x->errs[i] == 0) {
-            pages[i] = base + (size_t)i * PAGE;
+    for (uint32_t j = 0; j < k; j++) {
+        uint32_t i = x->idx[j];
+        if (x->errs[j] == 0) {
+            pages[i] = base + (size_t)j * PAGE;
             mapped++;
-        } else if (x->errs[i] == -EINVAL) {
+        } else if (x->errs[j] == -EINVAL) {
             /* No RAM at this gfn (a hole, MMIO): XTAB in the stream. */
             x->holes++;
-            pages[i] = NULL;
         } else {
-            int e = -x->errs[i];
-            xenforeignmemory_unmap(x->fmem, base, n);
+            int e = -x->errs[j];
+            xenforeignmemory_unmap(x->fmem, base, k);
             return err_set(XMIG_ERR_IO, e, "mapping pfn 0x%llx of domain "
                            "%u%s", (unsigned long long)pfns[i], x->domid,
                            e == ENOENT ? " (paged out or shared: xmig "
@@ -330,11 +359,11 @@ static int xen_map(struct xmig_guest *g, const uint64_t *pfns, uint32_t n,
         }
     }
     if (!mapped) {
-        xenforeignmemory_unmap(x->fmem, base, n);
+        xenforeignmemory_unmap(x->fmem, base, k);
         return 0;
     }
     x->maps[slot].base = base;
-    x->maps[slot].n = n;
+    x->maps[slot].n = k;
     return 0;
 }
 
