@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/cursor.h"
@@ -131,6 +132,24 @@ void err_prefix(const char *fmt, ...)
     memmove(last.prefix + n, last.prefix, old);
     memcpy(last.prefix, add, n);
     last.prefix[n + old] = '\0';
+}
+
+struct err_state *err_stash(void)
+{
+    struct err_state *s = malloc(sizeof(*s));
+
+    if (s) {
+        *s = last;
+    }
+    return s;
+}
+
+void err_unstash(struct err_state *s)
+{
+    if (s) {
+        last = *s;
+        free(s);
+    }
 }
 
 void err_clear(void)

@@ -45,4 +45,11 @@ void err_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 void err_clear(void);
 
+/* Keep the last error across clean-up calls that may set their own (the
+ * first failure is the one to report): a copy, restored and freed by
+ * err_unstash.  NULL (no memory) makes err_unstash a no-op. */
+struct err_state;
+struct err_state *err_stash(void);
+void err_unstash(struct err_state *s);
+
 #endif

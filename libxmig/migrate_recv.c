@@ -382,7 +382,9 @@ out:
     snprintf(stats->guest_name, sizeof(stats->guest_name), "%s", r.name);
     xmig_reader_free(reader);
     if (!ok && r.g) {
+        struct err_state *why = err_stash();
         r.g->ops->discard(r.g);
+        err_unstash(why);
         r.g = NULL;
     }
     r.gs.transparent = NULL;

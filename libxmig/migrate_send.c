@@ -585,12 +585,16 @@ out:
     stats->bytes = s.w ? xmig_writer_offset(s.w) : 0;
     stats->total_s = now_s() - s.t0;
     if (rc < 0 && !s.go_sent) {
+        struct err_state *why = err_stash();
         resume_here(&s);
+        err_unstash(why);
         err_prefix(s.live ? "migration failed, the guest runs on at the "
                             "source: "
                           : "save failed, the guest runs on: ");
     } else if (rc < 0) {
+        struct err_state *why = err_stash();
         stop_tracking(&s);
+        err_unstash(why);
         err_prefix("migration outcome unknown (the destination may be "
                    "running the guest), the source copy stays paused: ");
     } else {

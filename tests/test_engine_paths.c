@@ -6,15 +6,23 @@
  * header byte for byte, and its failure fails the save with its error; a
  * receive factory is called once with that JSON and max_memkb, the stream
  * goes into the guest it returns, and its refusal (NULL) fails the restore
- * with its error.
+ * with its error.  And the handover op, in live migrations between two
+ * threads of this process: called once, between the stream's end and
+ * "go", on success; its refusal or the destination's failed start leaves
+ * the guest running at the source, undone (abort = 1) only when it was
+ * done; a save never calls it.
  */
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -120,6 +128,66 @@ static int test_domain_config(struct xmig_guest *g, const char **json)
     return 0;
 }
 
+/* The handover op: each call's abort flag in order, and what the
+ * migration had done by the first one (abort = 0). */
+#define MAX_HANDOVERS 4
+static struct xmig_transport *sender_t;    /* the live migration's */
+static unsigned handovers;
+static int handover_abort[MAX_HANDOVERS], handover_paused[MAX_HANDOVERS];
+static int handover_refuses;
+static uint64_t bytes_at_handover;
+static unsigned maps_at_handover;
+static int dst_checked;                     /* set by the receiver thread */
+static int dst_checked_at_handover;
+
+static int sim_paused(struct xmig_guest *g)
+{
+    struct sim_guest *s = (struct sim_guest *)g;
+    int paused;
+
+    pthread_mutex_lock(&s->lock);
+    paused = s->paused;
+    pthread_mutex_unlock(&s->lock);
+    return paused;
+}
+
+static int record_handover(struct xmig_guest *g, int abort)
+{
+    if (handovers < MAX_HANDOVERS) {
+        handover_abort[handovers] = abort;
+        handover_paused[handovers] = sim_paused(g);
+    }
+    handovers++;
+    if (abort) {
+        /* Like xen's: an undo that fails only logs, but leaves its error
+         * set; the migration must still report the failure that caused
+         * the undo, not this. */
+        err_set(XMIG_ERR_IO, 0, "renaming the domain back failed "
+                "(injected)");
+        return 0;
+    }
+    bytes_at_handover = sender_t ? xmig_transport_bytes_out(sender_t) : 0;
+    maps_at_handover = maps;
+    dst_checked_at_handover = __atomic_load_n(&dst_checked, __ATOMIC_ACQUIRE);
+    if (handover_refuses) {
+        return err_set(XMIG_ERR_IO, 0, "xenstore: cannot give up the name "
+                       "of domain 7 (injected)");
+    }
+    return 0;
+}
+
+static void handover_reset(void)
+{
+    handovers = 0;
+    memset(handover_abort, 0xff, sizeof(handover_abort));
+    memset(handover_paused, 0xff, sizeof(handover_paused));
+    handover_refuses = 0;
+    bytes_at_handover = 0;
+    maps_at_handover = 0;
+    __atomic_store_n(&dst_checked, 0, __ATOMIC_RELEASE);
+    dst_checked_at_handover = 0;
+}
+
 /* A running sim guest whose every page holds data (fill 100 %), so no
  * pfn is known-zero and each one reaches map. */
 static struct xmig_guest *source_create(int wrap)
@@ -141,10 +209,12 @@ static struct xmig_guest *source_create(int wrap)
         src_ops.map = hole_map;
         src_ops.unmap = hole_unmap;
         src_ops.domain_config = test_domain_config;
+        src_ops.handover = record_handover;
         g->ops = &src_ops;
     }
     maps = unmaps = 0;
     config_fails = 0;
+    handover_reset();
     return g;
 }
 
@@ -280,6 +350,9 @@ static void holes_go_as_xtab(void **state)
     assert_int_equal(st.rounds[0].holes, holes);
     assert_int_equal(st.pages_sent, ps.data_pages);
     assert_int_equal(st.pages_sent + st.zero_pages + st.holes, NR_PFNS);
+    /* A save has no destination to hand over to, though the op is there. */
+    assert_ptr_equal(src_ops.handover, record_handover);
+    assert_int_equal(handovers, 0);
 
     /* The xl header's config is the backend's, byte for byte (the NUL
      * too, as xl writes it). */
@@ -460,6 +533,271 @@ static void factory_refusal_fails_restore(void **state)
     (void)state;
 }
 
+/* ---- live migration: the handover ------------------------------------ */
+
+static unsigned dst_commits, dst_discards;
+static int commit_fails;
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The heartbeat (vCPU 0 bumps it in page 0) moves on within limit_s: the
+ * guest runs.  Read from RAM, as xmig_sim_heartbeat says 0 for a guest
+ * whose ops table is not the sim's own. */
+static int heartbeat_moves(struct xmig_guest *g, double limit_s)
+{
+    const struct sim_boot *b = (const void *)((struct sim_guest *)g)->ram;
+    uint64_t h0 = __atomic_load_n(&b->heartbeat, __ATOMIC_RELAXED);
+    double end = now_s() + limit_s;
+
+    while (now_s() < end) {
+        struct timespec ms = { 0, 1000000L };
+        if (__atomic_load_n(&b->heartbeat, __ATOMIC_RELAXED) != h0) {
+            return 1;
+        }
+        nanosleep(&ms, NULL);
+    }
+    return 0;
+}
+
+static int count_map(struct xmig_guest *g, const uint64_t *pfns, uint32_t n,
+                     const void **pages)
+{
+    maps++;
+    return src_orig->map(g, pfns, n, pages);
+}
+
+/* The unwrapped source with map counted (no holes: the DIGEST check stays
+ * on) and the handover recorded. */
+static struct xmig_guest *live_source_create(void)
+{
+    struct xmig_guest *g = source_create(0);
+
+    src_orig = g->ops;
+    src_ops = *g->ops;
+    src_ops.map = count_map;
+    src_ops.handover = record_handover;
+    g->ops = &src_ops;
+    assert_true(heartbeat_moves(g, 5));
+    return g;
+}
+
+/* The destination ran check_guest (the whole stream read, the state in). */
+static int mark_checked(struct xmig_guest *g, const struct guest_state *st)
+{
+    int rc = dst_orig->set_state(g, st);
+
+    __atomic_store_n(&dst_checked, rc == 0, __ATOMIC_RELEASE);
+    return rc;
+}
+
+static int start_or_fail(struct xmig_guest *g)
+{
+    dst_commits++;
+    if (commit_fails) {
+        return err_set(XMIG_ERR_IO, 0, "libxl: device model for domain 9 "
+                       "did not start (injected)");
+    }
+    return dst_orig->commit(g);
+}
+
+static void count_discard(struct xmig_guest *g)
+{
+    dst_discards++;
+    dst_orig->discard(g);
+}
+
+/* Runs in the receiver's thread: records, asserts nothing. */
+static struct xmig_guest *live_factory(void *user, const char *json,
+                                       uint64_t max_memkb)
+{
+    struct xmig_guest *g = sim_guest_incoming(max_memkb / 4, 9);
+
+    (void)user;
+    (void)json;
+    if (g) {
+        dst_orig = g->ops;
+        dst_ops = *g->ops;
+        dst_ops.set_state = mark_checked;
+        dst_ops.commit = start_or_fail;
+        dst_ops.discard = count_discard;
+        g->ops = &dst_ops;
+    }
+    return g;
+}
+
+struct live {
+    int fd;
+    pthread_t thread;
+    struct xmig_guest *dst;     /* what xmig_migrate_receive returned */
+    struct xmig_migrate_stats rst;
+    char rx_err[512];
+    int rc;                     /* xmig_migrate_send's */
+    char err[512];
+    enum xmig_error_category cat;
+    struct xmig_migrate_stats st;
+    uint64_t bytes_out;         /* the sender's, at its end */
+};
+
+static void *receiver(void *arg)
+{
+    struct live *l = arg;
+    struct xmig_transport *t = xmig_transport_fd(l->fd, 1);
+    struct xmig_receive_params p = { 0 };
+
+    p.factory = live_factory;
+    if (t) {
+        l->dst = xmig_migrate_receive(t, &p, &l->rst);
+    }
+    snprintf(l->rx_err, sizeof(l->rx_err), "%s",
+             l->dst ? "" : xmig_error_message());
+    xmig_transport_free(t);
+    return NULL;
+}
+
+/* src to a receiver thread over a socketpair; the sender's transport is
+ * closed before the join, so a receiver waiting for "go" sees the end. */
+static void live_migrate(struct xmig_guest *src, struct live *l)
+{
+    struct xmig_migrate_params p;
+    struct xmig_transport *t;
+    int sv[2];
+
+    memset(l, 0, sizeof(*l));
+    dst_commits = dst_discards = 0;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+                     0);
+    l->fd = sv[1];
+    assert_int_equal(pthread_create(&l->thread, NULL, receiver, l), 0);
+    t = xmig_transport_fd(sv[0], 1);
+    assert_non_null(t);
+    xmig_migrate_params_init(&p);
+    sender_t = t;
+    l->rc = xmig_migrate_send(src, t, &p, &l->st);
+    snprintf(l->err, sizeof(l->err), "%s", l->rc ? xmig_error_message() : "");
+    l->cat = xmig_error_category();
+    l->bytes_out = xmig_transport_bytes_out(t);
+    sender_t = NULL;
+    xmig_transport_free(t);
+    assert_int_equal(pthread_join(l->thread, NULL), 0);
+}
+
+/* The guest runs on at the source, as before the migration. */
+static void check_runs_at_source(struct xmig_guest *src)
+{
+    assert_int_equal(sim_paused(src), 0);
+    assert_int_equal(((struct sim_guest *)src)->tracking, 0);
+    assert_true(heartbeat_moves(src, 5));
+    assert_true(heartbeat_moves(src, 5));   /* and again: it runs */
+}
+
+/* Success: handover(g, 0) once, with the guest paused, after the whole
+ * stream (every PAGE_DATA, the state, both ENDs: all its octets out, no
+ * map after it) and after the destination read and checked it, and
+ * before "go" (the only octets after it); handover(g, 1) never. */
+static void handover_once_after_stream(void **state)
+{
+    struct xmig_guest *src = live_source_create();
+    struct live l;
+
+    live_migrate(src, &l);
+    assert_int_equal(l.rc, 0);
+    assert_non_null(l.dst);
+    assert_int_equal(dst_commits, 1);
+    assert_int_equal(dst_discards, 0);
+    assert_true(l.st.verified);
+
+    assert_int_equal(handovers, 1);
+    assert_int_equal(handover_abort[0], 0);
+    assert_int_equal(handover_paused[0], 1);
+    assert_true(maps > 0);
+    assert_int_equal(maps_at_handover, maps);
+    assert_true(l.st.bytes > 0);
+    assert_int_equal(bytes_at_handover, l.st.bytes);
+    assert_int_equal(l.bytes_out - bytes_at_handover,
+                     sizeof("domain is yours, you are cleared to unpause"));
+    assert_int_equal(dst_checked_at_handover, 1);
+
+    /* the guest left here, paused; it runs there */
+    assert_int_equal(sim_paused(src), 1);
+    assert_true(heartbeat_moves(l.dst, 5));
+    xmig_guest_destroy(l.dst);
+    xmig_guest_destroy(src);
+    assert_int_equal(handovers, 1);
+    (void)state;
+}
+
+/* handover(g, 0) refuses: the migration fails with its error, no "go"
+ * goes out, the guest runs on here, nothing is undone that was not done
+ * (no handover(g, 1)), and the destination throws its copy away. */
+static void handover_refusal_keeps_guest_here(void **state)
+{
+    struct xmig_guest *src = live_source_create();
+    struct live l;
+
+    handover_refuses = 1;
+    live_migrate(src, &l);
+    assert_int_equal(l.rc, -1);
+    assert_non_null(strstr(l.err, "migration failed, the guest runs on at "
+                                  "the source"));
+    assert_non_null(strstr(l.err, "xenstore: cannot give up the name of "
+                                  "domain 7 (injected)"));
+    assert_int_equal(l.cat, XMIG_ERR_IO);
+
+    assert_int_equal(handovers, 1);
+    assert_int_equal(handover_abort[0], 0);
+    assert_int_equal(bytes_at_handover, l.st.bytes);
+    assert_int_equal(l.bytes_out, bytes_at_handover);   /* no "go" */
+    check_runs_at_source(src);
+
+    assert_null(l.dst);
+    assert_int_equal(dst_commits, 0);
+    assert_int_equal(dst_discards, 1);
+    assert_non_null(strstr(l.rx_err, "waiting for permission to start the "
+                                     "guest"));
+    xmig_guest_destroy(src);
+    assert_int_equal(handovers, 1);
+    (void)state;
+}
+
+/* The destination cannot start the guest (its commit fails, status 1):
+ * the handover is undone, once, after it was done and before the guest
+ * resumes here; the migration fails saying so. */
+static void failed_start_undoes_handover(void **state)
+{
+    struct xmig_guest *src = live_source_create();
+    struct live l;
+
+    commit_fails = 1;
+    live_migrate(src, &l);
+    commit_fails = 0;
+    assert_int_equal(l.rc, -1);
+    assert_non_null(strstr(l.err, "migration failed, the guest runs on at "
+                                  "the source"));
+    assert_non_null(strstr(l.err, "the destination could not start the "
+                                  "guest (status 1)"));
+
+    assert_int_equal(handovers, 2);
+    assert_int_equal(handover_abort[0], 0);
+    assert_int_equal(handover_abort[1], 1);
+    assert_int_equal(handover_paused[1], 1);   /* undone, then resumed */
+    check_runs_at_source(src);
+
+    assert_null(l.dst);
+    assert_int_equal(dst_commits, 1);
+    assert_int_equal(dst_discards, 1);
+    assert_non_null(strstr(l.rx_err, "libxl: device model for domain 9 did "
+                                     "not start (injected)"));
+    xmig_guest_destroy(src);
+    assert_int_equal(handovers, 2);
+    (void)state;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -468,7 +806,11 @@ int main(void)
         cmocka_unit_test(domain_config_failure_fails_save),
         cmocka_unit_test(restore_through_factory),
         cmocka_unit_test(factory_refusal_fails_restore),
+        cmocka_unit_test(handover_once_after_stream),
+        cmocka_unit_test(handover_refusal_keeps_guest_here),
+        cmocka_unit_test(failed_start_undoes_handover),
     };
 
+    signal(SIGPIPE, SIG_IGN);   /* a peer gone is an error, not death */
     return cmocka_run_group_tests_name("engine paths", tests, NULL, NULL);
 }
