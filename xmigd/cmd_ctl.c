@@ -152,9 +152,12 @@ static int common_opt(struct common *c, int opt, const char *arg)
 static void print_guest(const struct json_obj *o, void *u)
 {
     (void)u;
-    printf("%-20s %-10s %8.0f MiB  %-9s heartbeat %.0f\n", json_str(o, "name"),
+    int xen = json_num(o, "domid", -1) >= 0;
+
+    printf("%-20s %-10s %8.0f MiB  %-9s %s %.0f\n", json_str(o, "name"),
            json_str(o, "state"), json_num(o, "memory_mib", 0),
-           json_str(o, "origin"), json_num(o, "heartbeat", 0));
+           json_str(o, "origin"), xen ? "domain" : "heartbeat",
+           xen ? json_num(o, "domid", 0) : json_num(o, "heartbeat", 0));
 }
 
 int list_main(int argc, char **argv)

@@ -126,11 +126,12 @@ static void op_list(struct daemon *d, struct reply *r)
         }
         json_quote(q, sizeof(q), g->name);
         out(r, "%s{\"name\": %s, \"state\": \"%s\", \"memory_mib\": %llu, "
-               "\"origin\": \"%s\", \"heartbeat\": %llu}",
+               "\"origin\": \"%s\", \"%s\": %llu}",
             first ? "" : ", ", q,
             g->state == G_MIGRATING ? "migrating" : "running",
-            g->memory_mib, g->origin,
-            (unsigned long long)xmig_sim_heartbeat(g->g));
+            g->memory_mib, g->origin, g->xen ? "domid" : "heartbeat",
+            g->xen ? (unsigned long long)xmig_xen_guest_domid(g->g)
+                   : (unsigned long long)xmig_sim_heartbeat(g->g));
         first = 0;
     }
     pthread_mutex_unlock(&d->lock);
@@ -151,7 +152,18 @@ static void op_destroy(struct daemon *d, const struct json_obj *o,
                   : "no such guest");
         return;
     }
-    xmig_guest_destroy(g->g);
+    /* A domain is destroyed as xl destroy does (libxl). */
+    if (g->xen && xmig_xen_guest_destroy_domain(g->g) < 0) {
+        char why[512];
+        snprintf(why, sizeof(why), "%s", xmig_error_message());
+        g->state = G_FREE;   /* the handle is gone either way */
+        pthread_mutex_unlock(&d->lock);
+        fail(r, why);
+        return;
+    }
+    if (!g->xen) {
+        xmig_guest_destroy(g->g);
+    }
     g->state = G_FREE;
     pthread_mutex_unlock(&d->lock);
     out(r, "{\"ok\": true}");

@@ -1,15 +1,19 @@
 #!/bin/bash
-# Real Xen in a VM.  PROVES (scenario 1 of issue 7): on Debian 12's Xen
-# 4.17 (hypervisor, libxc, libxl, xl; booted under qemu TCG with an AMD CPU
-# model, since TCG has no VMX), xl save of a running PVH guest writes a
-# file that xmig verify accepts and that xmig dump lists record for record
-# (type, order, length) as Xen's own verify-stream-v2 -v does; xl restore
-# of that file brings the guest back, running, memory intact.  With
-# XEN_MIGRATE=1 (the default) the same for a live migration to localhost
-# (xl migrate, stream captured with tee): several PAGE_DATA rounds.
-# DOES NOT PROVE: xmig save/restore through the xen backend, live migration
-# through xmigd, transparent records from a real guest, PV or HVM guests,
-# anything about speed (TCG), or Xen versions other than Debian 12's.
+# Real Xen in a VM (issue 7).  PROVES, on Debian 12's Xen 4.17
+# (hypervisor, libxc, libxl, xl; booted under qemu TCG with an AMD CPU
+# model, since TCG has no VMX), with one PVH guest whose heartbeat and
+# memory checksum are checked after every move: xl's save files and live
+# streams are accepted by xmig and listed record for record (type, order,
+# length) as Xen's verify-stream-v2 -v lists them; xmig save through the
+# xen backend writes files verify-stream-v2 accepts and xl restore runs;
+# xmig restore runs xl's files (into a libxl-built or an xl create -p
+# domain) and refuses bad ones leaving nothing; two xmigd live-migrate the
+# guest over strict kTLS; xmig's engine and xl migrate each other's live
+# streams both ways; a real guest's PV state is gathered and the
+# transparent save refused for what Xen 4.17 cannot report.
+# DOES NOT PROVE: PV guests, HVM with a device model, two hosts, restoring
+# transparent state, anything about speed (TCG), or Xen versions other
+# than Debian 12's.
 #
 # Usage: tests/xen/run.sh [DIR]     DIR: what tests/xen/build.sh made (obj/xen)
 # Env:   XMIG (./xmig, copied into dom0 with the guest and scenario.sh)

@@ -1,11 +1,12 @@
 #!/bin/bash
 # The rig's scenario, run by dom0's init from the work disk (tests/xen/run.sh
-# puts it there with xmig, the guest and pvh.cfg).  Issue 7, scenario 1:
-#   create a PVH guest, let it run, xl save it, check the file with
-#   xmig verify / xmig dump and with Xen's verify-stream-v2, xl restore it
-#   and see the guest run on with its memory intact.
-# With /work/migrate present, also live-migrate it to localhost through xl
-# (tee captures the stream) and check that stream the same way.
+# puts it there with xmig, xmigd, the guest, pvh.cfg and two daemons'
+# certificates).  Issue 7: one PVH guest moved every way: xl save/restore,
+# xmig save -> xl restore, xl save -> xmig restore, a refused transparent
+# save, bad files refused, xmigd to xmigd over kTLS, and (with
+# /work/migrate) xl migrate, xmig -> xl migrate-receive and xl migrate ->
+# xmig migrate-receive, the streams captured and checked by xmig and
+# verify-stream-v2.  docs/xen-rig.md lists the checks.
 #
 # Writes /work/out/results.txt, one line per check:
 #   XEN-TEST: <name> PASS|FAIL <details>
