@@ -386,7 +386,11 @@ struct xmig_iteration_stats {
 
 struct xmig_migrate_stats {
     double total_s;
-    double downtime_ms;         /* source pause to destination resume ack */
+    double downtime_ms;         /* source asked to stop to destination
+                                 * resume ack: the sum of */
+    double stop_ms;             /*   the guest stopping (xen: suspending) */
+    double final_ms;            /*   the last pages, state and END */
+    double handover_ms;         /*   the destination's check and start */
     uint64_t bytes;
     uint64_t pages_sent;
     uint64_t zero_pages;

@@ -390,11 +390,17 @@ static int stop_and_copy(struct sender *s, double *t_pause)
     struct xmig_iteration_stats r;
     uint64_t count = 0, total = 0;
 
-    if (cancelled(s) < 0 || s->ops->pause(s->g) < 0) {
+    /* The downtime starts when the guest is asked to stop: a xen guest
+     * stops running while it suspends itself. */
+    if (cancelled(s) < 0) {
+        return -1;
+    }
+    *t_pause = now_s();
+    if (s->ops->pause(s->g) < 0) {
         return -1;
     }
     s->paused = 1;
-    *t_pause = now_s();
+    s->st->stop_ms = (now_s() - *t_pause) * 1000.0;
     if (s->ops->logdirty_read_clear(s->g, s->final, &count) < 0) {
         return -1;
     }
@@ -416,6 +422,7 @@ static int stop_and_copy(struct sender *s, double *t_pause)
         return -1;
     }
     round_end(s, &r);
+    s->st->final_ms = (now_s() - *t_pause) * 1000.0 - s->st->stop_ms;
     return 0;
 }
 
@@ -470,6 +477,8 @@ static int handshake(struct sender *s, double t_pause)
         return -1;
     }
     s->st->downtime_ms = (now_s() - t_pause) * 1000.0;
+    s->st->handover_ms = s->st->downtime_ms - s->st->stop_ms -
+                         s->st->final_ms;
     if (status != 0) {
         s->go_sent = 0;   /* the destination reports failure: resume here */
         return err_set(XMIG_ERR_PROTOCOL, 0, "the destination could not "

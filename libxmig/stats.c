@@ -30,12 +30,14 @@ int xmig_migrate_stats_json(const struct xmig_migrate_stats *st, char *buf,
 {
     struct out o = { buf, len, 0 };
 
-    put(&o, "{\"total_s\": %.3f, \"downtime_ms\": %.1f, \"bytes\": %llu, "
+    put(&o, "{\"total_s\": %.3f, \"downtime_ms\": %.1f, \"stop_ms\": %.1f, "
+            "\"final_ms\": %.1f, \"handover_ms\": %.1f, \"bytes\": %llu, "
             "\"pages_sent\": %llu, \"zero_pages\": %llu, \"guest_pages\": "
             "%llu, \"iterations\": %u, \"max_throttle\": %u, \"tls_mode\": "
             "\"%s\", \"stop_reason\": \"%s\", \"verified\": %s, "
             "\"throughput_mib_s\": %.1f, \"rounds\": [",
-        st->total_s, st->downtime_ms, (unsigned long long)st->bytes,
+        st->total_s, st->downtime_ms, st->stop_ms, st->final_ms,
+        st->handover_ms, (unsigned long long)st->bytes,
         (unsigned long long)st->pages_sent, (unsigned long long)st->zero_pages,
         (unsigned long long)st->guest_pages, st->iterations, st->max_throttle,
         st->tls_mode, st->stop_reason, st->verified ? "true" : "false",

@@ -36,6 +36,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -1113,8 +1114,8 @@ static unsigned count_str(const char *s, const char *needle)
 static void check_json(const struct xmig_migrate_stats *st)
 {
     static const char *const keys[] = {
-        "total_s", "downtime_ms", "bytes", "pages_sent", "zero_pages",
-        "guest_pages", "iterations", "max_throttle", "tls_mode",
+        "total_s", "downtime_ms", "stop_ms", "final_ms", "handover_ms",
+        "bytes", "pages_sent", "zero_pages", "guest_pages", "iterations", "max_throttle", "tls_mode",
         "stop_reason", "verified", "rounds", "dirty_pages", "final",
         "transfer_mib_s", "expected_downtime_ms",
     };
@@ -1132,6 +1133,10 @@ static void check_json(const struct xmig_migrate_stats *st)
     assert_true(json_num(buf, "iterations") == st->iterations);
     assert_true(json_num(buf, "guest_pages") == (double)st->guest_pages);
     assert_true(json_num(buf, "bytes") == (double)st->bytes);
+    /* The downtime is the sum of its parts, each of them real. */
+    assert_true(st->stop_ms >= 0 && st->final_ms > 0 && st->handover_ms > 0);
+    assert_true(fabs(st->stop_ms + st->final_ms + st->handover_ms -
+                     st->downtime_ms) < 0.01);
     assert_int_equal(count_str(buf, "\"iteration\":"), st->nrounds);
     assert_int_equal(count_str(buf, "\"final\": true"), 1);
     assert_contains(buf, "\"verified\": true");

@@ -54,9 +54,11 @@ static void print_report(const char *who, const struct xmig_migrate_stats *st,
         }
         return;
     }
-    printf("%s: %u rounds, %.3f s in all, downtime %.1f ms, %.1f MiB at "
+    printf("%s: %u rounds, %.3f s in all, downtime %.1f ms (stop %.1f, "
+           "last pages and state %.1f, destination %.1f), %.1f MiB at "
            "%.0f MiB/s, %llu pages (%llu zero), TLS %s, %s%s%s\n",
-           who, st->iterations, st->total_s, st->downtime_ms,
+           who, st->iterations, st->total_s, st->downtime_ms, st->stop_ms,
+           st->final_ms, st->handover_ms,
            (double)st->bytes / 1048576.0,
            st->total_s > 0 ? (double)st->bytes / 1048576.0 / st->total_s : 0,
            (unsigned long long)st->pages_sent,

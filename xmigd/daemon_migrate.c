@@ -66,8 +66,10 @@ static void finish(struct daemon *d, struct d_migration *m,
     if (rc == 0) {
         m->state = M_DONE;
         d_log(d, 0, "migration %d: %s moved to %s in %.2f s, downtime "
-              "%.1f ms", m->id, m->guest, m->destination, m->stats.total_s,
-              m->stats.downtime_ms);
+              "%.1f ms (stop %.1f, last pages and state %.1f, destination "
+              "%.1f)", m->id, m->guest, m->destination, m->stats.total_s,
+              m->stats.downtime_ms, m->stats.stop_ms, m->stats.final_ms,
+              m->stats.handover_ms);
         /* A domain's copy here is left suspended by the engine: it goes,
          * as after xl migrate. */
         if (dg->xen && xmig_xen_guest_destroy_domain(dg->g) < 0) {
