@@ -81,6 +81,11 @@ struct backend_ops {
     /* Writable pointers for the given pfns (populating them). */
     int (*populate)(struct xmig_guest *g, const uint64_t *pfns, uint32_t n,
                     void **pages);
+    /* Nonzero when populate() may hand back pages that already hold data
+     * (xen: the toolstack built the domain as for a boot, kernel and
+     * initrd in its RAM): the engine then clears allocate-only pages,
+     * which must read as zeros. */
+    int populate_keeps_data;
     int (*set_state)(struct xmig_guest *g, const struct guest_state *st);
     /* The guest runs here from now on. */
     int (*commit)(struct xmig_guest *g);

@@ -132,7 +132,11 @@ static int on_page_data(struct receiver *r, const struct xmig_page_data *pd)
         }
         for (uint32_t j = 0; j < k; j++) {
             if (idx[j] == UINT32_MAX) {
-                continue;   /* allocate only */
+                /* Allocate only: zeros, whatever the page held before. */
+                if (r->g->ops->populate_keeps_data && !r->verify) {
+                    memset(pages[j], 0, PAGE);
+                }
+                continue;
             }
             if (r->verify) {
                 r->verify_mismatches += memcmp(pages[j], data, PAGE) != 0;

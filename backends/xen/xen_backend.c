@@ -1109,6 +1109,7 @@ static const struct backend_ops xen_ops = {
     .handover = xen_handover,
     .digest = NULL,
     .populate = xen_populate,
+    .populate_keeps_data = 1,
     .set_state = xen_set,
     .commit = xen_commit,
     .discard = xen_discard,
