@@ -440,8 +440,9 @@ static void stop_tracking(struct sender *s)
     }
 }
 
-/* Whatever went wrong, before "go" the guest runs on here. */
-static void resume_here(struct sender *s)
+/* Whatever went wrong, before "go" the guest runs on here; -1 (with the
+ * error set) if it could not be resumed. */
+static int resume_here(struct sender *s)
 {
     if (s->handed) {
         (void)s->ops->handover(s->g, 1);
@@ -449,8 +450,9 @@ static void resume_here(struct sender *s)
     }
     stop_tracking(s);
     if (s->paused) {
-        (void)s->ops->unpause(s->g);
+        return s->ops->unpause(s->g);
     }
+    return 0;
 }
 
 static int handshake(struct sender *s, double t_pause)
@@ -595,11 +597,19 @@ out:
     stats->total_s = now_s() - s.t0;
     if (rc < 0 && !s.go_sent) {
         struct err_state *why = err_stash();
-        resume_here(&s);
+        char stuck[256] = "";
+        if (resume_here(&s) < 0) {
+            snprintf(stuck, sizeof(stuck), "%s", xmig_error_message());
+        }
         err_unstash(why);
-        err_prefix(s.live ? "migration failed, the guest runs on at the "
-                            "source: "
-                          : "save failed, the guest runs on: ");
+        if (stuck[0]) {
+            err_prefix("%s failed, and the guest could NOT be resumed (%s): ",
+                       s.live ? "migration" : "save", stuck);
+        } else {
+            err_prefix(s.live ? "migration failed, the guest runs on at the "
+                                "source: "
+                              : "save failed, the guest runs on: ");
+        }
     } else if (rc < 0) {
         struct err_state *why = err_stash();
         stop_tracking(&s);

@@ -92,6 +92,8 @@ static void migrate_help(FILE *out)
             "\n  --warmup SECONDS\n" TLS_OPTIONS_HELP);
 }
 
+static int exec_wait(pid_t pid, const char *cmd);
+
 /* sh -c CMD with its stdin and stdout as the migration channel. */
 static struct xmig_transport *exec_transport(const char *cmd, pid_t *pid)
 {
@@ -120,6 +122,9 @@ static struct xmig_transport *exec_transport(const char *cmd, pid_t *pid)
     t = xmig_transport_fds(from[0], to[1], 1);
     if (!t) {
         fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
+        close(from[0]);
+        close(to[1]);   /* the command sees EOF and ends */
+        (void)exec_wait(*pid, cmd);
     }
     return t;
 fail:
@@ -138,8 +143,13 @@ fail:
 static int exec_wait(pid_t pid, const char *cmd)
 {
     int status = 0;
+    pid_t got;
 
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
+    }
+    if (got < 0) {
+        fprintf(stderr, "xmig migrate: '%s': %s\n", cmd, strerror(errno));
+        return -1;
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         return 0;
@@ -377,8 +387,9 @@ int migrate_main(int argc, char **argv)
     /* A domain that moved is left suspended here: it goes, as after
      * xl migrate.  One that did not runs on. */
     if (xen && rc == 0 && xmig_xen_guest_destroy_domain(g) < 0) {
-        fprintf(stderr, "xmig migrate: the source domain: %s\n",
-                xmig_error_message());
+        fprintf(stderr, "xmig migrate: the guest moved, but its old domain "
+                "here was not destroyed: %s\n", xmig_error_message());
+        rc = -1;
     } else if (!xen || rc < 0) {
         xmig_guest_destroy(g);
     }

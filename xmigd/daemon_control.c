@@ -214,10 +214,10 @@ static void op_save(struct daemon *d, const struct json_obj *o,
         return;
     }
     pthread_mutex_lock(&d->lock);
-    g = d_guest_find(d, name);
+    g = d_guest_find_xen(d, name, msg, sizeof(msg));
     if (!g || g->state != G_RUNNING) {
         pthread_mutex_unlock(&d->lock);
-        fail(r, g ? "the guest is migrating" : "no such guest");
+        fail(r, g ? "the guest is migrating" : msg);
         return;
     }
     g->state = G_MIGRATING;
@@ -235,6 +235,12 @@ static void op_save(struct daemon *d, const struct json_obj *o,
     if (keep) {
         (void)xmig_guest_unpause(g->g);
         g->state = G_RUNNING;
+    } else if (g->xen) {
+        /* A saved domain goes, as after xl save. */
+        if (xmig_xen_guest_destroy_domain(g->g) < 0) {
+            d_log(d, 1, "saved %s, but: %s", name, xmig_error_message());
+        }
+        g->state = G_FREE;
     } else {
         xmig_guest_destroy(g->g);
         g->state = G_FREE;

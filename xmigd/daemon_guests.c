@@ -61,8 +61,25 @@ struct d_guest *d_guest_find_xen(struct daemon *d, const char *name,
         }
         return dg;
     }
-    if (xmig_xen_domain_lookup(name, &domid) < 0 ||
-        !(g = xmig_xen_guest_open(domid))) {
+    if (strlen(name) >= sizeof(dg->name)) {
+        snprintf(err, errlen, "domain name '%.40s...' is too long for xmigd "
+                 "(at most %zu characters)", name, sizeof(dg->name) - 1);
+        return NULL;
+    }
+    if (xmig_xen_domain_lookup(name, &domid) < 0) {
+        snprintf(err, errlen, "%s", xmig_error_message());
+        return NULL;
+    }
+    /* One entry per domain, whatever it was asked for by (name, id). */
+    for (int i = 0; i < D_MAX_GUESTS; i++) {
+        dg = &d->guests[i];
+        if (dg->state != G_FREE && dg->xen &&
+            xmig_xen_guest_domid(dg->g) == domid) {
+            return dg;
+        }
+    }
+    g = xmig_xen_guest_open(domid);
+    if (!g) {
         snprintf(err, errlen, "%s", xmig_error_message());
         return NULL;
     }

@@ -66,7 +66,9 @@ struct xen_guest {
 
     /* destination */
     struct xen_adopt_params adopt;
-    uint64_t populated;        /* pfns xmig populated (the rest were) */
+    uint64_t populated;        /* pfns xmig populated */
+    uint64_t **owned;          /* pfns xmig took over: chunks of 2^15 bits */
+    uint64_t nchunks;
     void *pop_base;            /* the last populate()'s mapping */
     uint32_t pop_n;
     int state_set, committed;

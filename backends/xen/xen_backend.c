@@ -27,6 +27,7 @@
 
 #define PAGE XEN_PAGE
 #define SUSPEND_WAIT_S 60   /* for the guest to suspend itself, as libxl */
+#define OWNED_SHIFT 15      /* owned-pfn bitmap chunks: 2^15 pfns, 4 KiB */
 
 static struct xen_guest *xg(struct xmig_guest *g)
 {
@@ -445,7 +446,9 @@ static int logdirty_clean(struct xen_guest *x)
     xen_call_begin(x);
     rc = xc_logdirty_control(x->xch, x->domid, XEN_DOMCTL_SHADOW_OP_CLEAN,
                              &x->dirty_hbuf, x->nr_pfns,
-                             x->paused ? XEN_DOMCTL_SHADOW_LOGDIRTY_FINAL : 0,
+                             x->paused || x->suspended
+                                 ? XEN_DOMCTL_SHADOW_LOGDIRTY_FINAL
+                                 : 0,
                              &stats);
     if (rc < 0) {
         return xen_fail(x, XMIG_ERR_IO, "reading the log-dirty bitmap");
@@ -519,9 +522,8 @@ static int pv_control(struct xen_guest *x, int *pv)
     if (domain_info(x, &di) < 0) {
         return -1;
     }
-    if ((di.arch_config.emulation_flags & XEN_X86_EMU_ALL) !=
-        XEN_X86_EMU_ALL) {
-        *pv = 1;   /* PVH: no emulated platform to fall back on */
+    if (!(di.arch_config.emulation_flags & XEN_X86_EMU_PIT)) {
+        *pv = 1;   /* PVH (a local APIC only): no emulated platform */
         return 0;
     }
     xen_call_begin(x);
@@ -570,6 +572,27 @@ static int control_write(struct xen_guest *x, const char *value)
     return ok ? 0 : err_set(XMIG_ERR_IO, errno, "writing %s", path);
 }
 
+/* Has the guest taken the suspend request (cleared the node)? */
+static int control_taken(struct xen_guest *x)
+{
+    struct xs_handle *xs = xs_open(0);
+    char path[64];
+    unsigned len = 0;
+    char *v;
+    int taken;
+
+    if (!xs) {
+        return 0;
+    }
+    snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown",
+             x->domid);
+    v = xs_read(xs, XBT_NULL, path, &len);
+    taken = !v || len == 0;
+    free(v);
+    xs_close(xs);
+    return taken;
+}
+
 /* The source stops: the guest suspends itself (its PV drivers quiesce, its
  * last act is SCHEDOP_shutdown(suspend)), so that on the destination it
  * resumes from that call and reconnects to its new event channels,
@@ -598,17 +621,27 @@ static int suspend(struct xen_guest *x)
             nanosleep(&tick, NULL);
         }
     }
-    if (rc == 0 && pv) {
-        /* Withdraw the request; if the guest took it meanwhile, it is
-         * suspended after all. */
+    if (rc == 0 && pv && control_taken(x)) {
+        /* The guest took the request (it clears the node) and is still
+         * quiescing: give it as long again, as it will suspend. */
+        for (int i = 0; i < SUSPEND_WAIT_S * 100 && rc == 0; i++) {
+            rc = suspended_yet(x);
+            if (rc == 0) {
+                nanosleep(&tick, NULL);
+            }
+        }
+    } else if (rc == 0 && pv) {
+        /* Never taken: withdraw it; if the guest took it meanwhile, it
+         * is suspended after all. */
         (void)control_write(x, "");
         rc = suspended_yet(x);
-        if (rc == 0) {
-            return err_set(XMIG_ERR_IO, ETIMEDOUT, "domain %u did not "
-                           "suspend within %d s of the request in "
-                           "control/shutdown (are its PV drivers "
-                           "running?)", x->domid, SUSPEND_WAIT_S);
-        }
+    }
+    if (rc == 0) {
+        return err_set(XMIG_ERR_IO, ETIMEDOUT, "domain %u did not suspend "
+                       "within %d s%s", x->domid, SUSPEND_WAIT_S,
+                       pv ? " of the request in control/shutdown (are its "
+                            "PV drivers running?)"
+                          : "");
     }
     if (rc < 0) {
         return -1;
@@ -748,52 +781,77 @@ static void release_populated(struct xen_guest *x)
     }
 }
 
-/* Map the batch (x->arr) writable; 1 if some pfns have no memory yet
- * (listed in x->arr[0..*k)), 0 when all are mapped (at *base). */
-static int map_writable(struct xen_guest *x, const uint64_t *pfns,
-                        uint32_t n, uint8_t **base, uint32_t *k)
+static int mark_owned(struct xen_guest *x, uint64_t pfn)
 {
-    for (uint32_t i = 0; i < n; i++) {
-        x->arr[i] = (xen_pfn_t)pfns[i];
+    uint64_t chunk = pfn >> OWNED_SHIFT, bit = pfn & ((1u << OWNED_SHIFT) - 1);
+    uint64_t mask = UINT64_C(1) << (bit % 64);
+    int old;
+
+    if (chunk >= x->nchunks) {
+        uint64_t more = chunk + 1 > x->nchunks * 2 ? chunk + 1 : x->nchunks * 2;
+        uint64_t **grown = realloc(x->owned, more * sizeof(*grown));
+        if (!grown) {
+            return err_set(XMIG_ERR_NOMEM, ENOMEM, "owned-pfn bitmap");
+        }
+        memset(grown + x->nchunks, 0, (more - x->nchunks) * sizeof(*grown));
+        x->owned = grown;
+        x->nchunks = more;
     }
-    xen_call_begin(x);
-    *base = xenforeignmemory_map(x->fmem, x->domid, PROT_READ | PROT_WRITE,
-                                 n, x->arr, x->errs);
-    if (!*base) {
-        return xen_fail(x, XMIG_ERR_IO, "mapping guest pages to restore");
-    }
-    *k = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (x->errs[i] == -EINVAL) {
-            x->arr[(*k)++] = (xen_pfn_t)pfns[i];
-        } else if (x->errs[i]) {
-            int e = -x->errs[i];
-            xenforeignmemory_unmap(x->fmem, *base, n);
-            return err_set(XMIG_ERR_IO, e, "mapping pfn 0x%llx of domain %u "
-                           "to restore it", (unsigned long long)pfns[i],
-                           x->domid);
+    if (!x->owned[chunk]) {
+        x->owned[chunk] = calloc(1u << (OWNED_SHIFT - 6), sizeof(uint64_t));
+        if (!x->owned[chunk]) {
+            return err_set(XMIG_ERR_NOMEM, ENOMEM, "owned-pfn bitmap");
         }
     }
-    if (*k) {
-        xenforeignmemory_unmap(x->fmem, *base, n);
-        *base = NULL;
-        return 1;
+    old = (x->owned[chunk][bit / 64] & mask) != 0;
+    x->owned[chunk][bit / 64] |= mask;
+    return old;
+}
+
+/* The first time xmig writes a pfn, the page the toolstack's builder put
+ * there (kernel, initrd, or just RAM, in superpages) is given back and a
+ * fresh 4 KiB page populated, as Xen's restorer populates an empty domain:
+ * the guest's memory is then made only of what the stream says, laid out
+ * as after xl restore.  The xenstore and console rings stay: xenstored
+ * and xenconsoled already hold them. */
+static int take_over(struct xen_guest *x, uint32_t nf)
+{
+    uint32_t nr = 0;
+
+    memcpy(x->types, x->arr, (size_t)nf * sizeof(x->types[0]));
+    xen_call_begin(x);
+    if (xc_get_pfn_type_batch(x->xch, x->domid, nf, x->types) < 0) {
+        return xen_fail(x, XMIG_ERR_IO, "asking which pfns have memory");
     }
+    for (uint32_t i = 0; i < nf; i++) {
+        if ((x->types[i] & XEN_DOMCTL_PFINFO_LTAB_MASK) !=
+            XEN_DOMCTL_PFINFO_XTAB) {
+            x->types[nr++] = x->arr[i];   /* populated: release it */
+        }
+    }
+    xen_call_begin(x);
+    if (nr && xc_domain_decrease_reservation_exact(x->xch, x->domid, nr, 0,
+                                                   x->types) < 0) {
+        return xen_fail(x, XMIG_ERR_IO, "releasing the builder's pages");
+    }
+    xen_call_begin(x);
+    if (xc_domain_populate_physmap_exact(x->xch, x->domid, nf, 0, 0,
+                                         x->arr) < 0) {
+        return xen_fail(x, XMIG_ERR_NOMEM, "populating guest memory");
+    }
+    x->populated += nf;
     return 0;
 }
 
-/* Writable pages for the batch.  The toolstack built the domain with its
- * RAM already populated (as for a fresh boot), so most pfns just map; those
- * without memory are populated first.  The pages stay mapped until the
- * next populate(), set_state(), commit() or discard(): the engine writes
- * them right after the call. */
+/* Writable pages for the batch, fresh the first time (take_over).  They
+ * stay mapped until the next populate(), set_state(), commit() or
+ * discard(): the engine writes them right after the call. */
 static int xen_populate(struct xmig_guest *g, const uint64_t *pfns,
                         uint32_t n, void **pages)
 {
     struct xen_guest *x = xg(g);
-    uint32_t k = 0;
+    uint32_t nf = 0;
     uint8_t *base;
-    int rc;
 
     if (!x->incoming || x->state_set) {
         return err_set(XMIG_ERR_USAGE, 0, "domain %u: pages can be populated "
@@ -807,25 +865,36 @@ static int xen_populate(struct xmig_guest *g, const uint64_t *pfns,
     if (batch_ok(x, pfns, n) < 0) {
         return -1;
     }
-    rc = map_writable(x, pfns, n, &base, &k);
-    if (rc == 1) {
-        xen_call_begin(x);
-        if (xc_domain_populate_physmap_exact(x->xch, x->domid, k, 0, 0,
-                                             x->arr) < 0) {
-            return xen_fail(x, XMIG_ERR_NOMEM, "populating guest memory");
+    for (uint32_t i = 0; i < n; i++) {
+        int old = mark_owned(x, pfns[i]);
+        if (old < 0) {
+            return -1;
         }
-        x->populated += k;
-        rc = map_writable(x, pfns, n, &base, &k);
-        if (rc == 1) {
-            return err_set(XMIG_ERR_IO, 0, "domain %u: pfn 0x%llx has no "
-                           "memory even after populating it", x->domid,
-                           (unsigned long long)x->arr[0]);
+        if (!old && pfns[i] != x->adopt.store_gfn &&
+            pfns[i] != x->adopt.console_gfn) {
+            x->arr[nf++] = (xen_pfn_t)pfns[i];
         }
     }
-    if (rc < 0) {
+    if (nf && take_over(x, nf) < 0) {
         return -1;
     }
     for (uint32_t i = 0; i < n; i++) {
+        x->arr[i] = (xen_pfn_t)pfns[i];
+    }
+    xen_call_begin(x);
+    base = xenforeignmemory_map(x->fmem, x->domid, PROT_READ | PROT_WRITE,
+                                n, x->arr, x->errs);
+    if (!base) {
+        return xen_fail(x, XMIG_ERR_IO, "mapping guest pages to restore");
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (x->errs[i]) {
+            int e = -x->errs[i];
+            xenforeignmemory_unmap(x->fmem, base, n);
+            return err_set(XMIG_ERR_IO, e, "mapping pfn 0x%llx of domain %u "
+                           "to restore it", (unsigned long long)pfns[i],
+                           x->domid);
+        }
         pages[i] = base + (size_t)i * PAGE;
     }
     x->pop_base = base;
@@ -886,6 +955,10 @@ static void release(struct xen_guest *x)
         free_bitmap(x);
     }
     free(x->config_json);
+    for (uint64_t c = 0; c < x->nchunks; c++) {
+        free(x->owned[c]);
+    }
+    free(x->owned);
     if (x->fmem) {
         xenforeignmemory_close(x->fmem);
     }
@@ -1081,13 +1154,13 @@ struct xmig_guest *xmig_xen_guest_incoming(void *target,
     return g;
 fail:
     if (created) {
-        char why[512];
-        snprintf(why, sizeof(why), "%s", xmig_error_message());
+        struct err_state *why = err_stash();
         if (xen_ts_destroy(domid) < 0) {
             log_msg(XMIG_LOG_WARNING, "xen: %s", xmig_error_message());
         }
-        err_set(XMIG_ERR_IO, 0, "restoring into the new domain %u "
-                "(destroyed again): %s", domid, why);
+        err_unstash(why);
+        err_prefix("restoring into the new domain %u (destroyed again): ",
+                   domid);
     }
     return NULL;
 }

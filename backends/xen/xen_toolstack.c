@@ -128,13 +128,24 @@ int xen_ts_create_paused(const char *json, const char *name,
         libxl_name_to_domid(ts.ctx, cfg.c_info.name, &d) == 0) {
         /* The source still runs under that name (a migration between
          * two toolstacks of one host): xl's convention meanwhile. */
-        snprintf(incoming, sizeof(incoming), "%s--incoming", cfg.c_info.name);
+        if ((size_t)snprintf(incoming, sizeof(incoming), "%s--incoming",
+                             cfg.c_info.name) >= sizeof(incoming)) {
+            libxl_domain_config_dispose(&cfg);
+            ts_close(&ts);
+            return err_set(XMIG_ERR_USAGE, 0, "domain name '%s' is too long "
+                           "to receive beside its source", cfg.c_info.name);
+        }
         name = incoming;
     }
     d = (uint32_t)INVALID_DOMID;
     if (name) {
         free(cfg.c_info.name);
         cfg.c_info.name = strdup(name);
+        if (!cfg.c_info.name) {
+            libxl_domain_config_dispose(&cfg);
+            ts_close(&ts);
+            return err_set(XMIG_ERR_NOMEM, ENOMEM, "the domain's name");
+        }
     }
     /* Built as for a fresh boot (kernel loaded, memory populated, xenstore
      * and console wired up) and left paused: xmig overwrites its memory
@@ -142,9 +153,12 @@ int xen_ts_create_paused(const char *json, const char *name,
     rc = libxl_domain_create_new(ts.ctx, &cfg, &d, NULL, NULL);
     libxl_domain_config_dispose(&cfg);
     if (rc != 0) {
+        char last[sizeof(ts.log.last)];
+        memcpy(last, ts.log.last, sizeof(last));
         if (d != (uint32_t)INVALID_DOMID) {
             (void)libxl_domain_destroy(ts.ctx, d, NULL);
         }
+        memcpy(ts.log.last, last, sizeof(last));
         return ts_fail(&ts, XMIG_ERR_IO, rc, "creating the domain to "
                        "restore into (libxl_domain_create_new)");
     }
