@@ -152,6 +152,11 @@ void err_unstash(struct err_state *s)
     }
 }
 
+void err_forget(struct err_state *s)
+{
+    free(s);
+}
+
 void err_clear(void)
 {
     memset(&last, 0, sizeof(last));

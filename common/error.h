@@ -51,5 +51,6 @@ void err_clear(void);
 struct err_state;
 struct err_state *err_stash(void);
 void err_unstash(struct err_state *s);
+void err_forget(struct err_state *s);   /* frees it, keeping the last error */
 
 #endif

@@ -329,7 +329,7 @@ static struct xmig_guest *receive(struct xmig_transport *t,
     struct xmig_reader *reader = NULL;
     struct xmig_tls_info tls;
     double t0 = now_s();
-    int ok = 0;
+    int ok = 0, ready_sent = 0;
 
     memset(&r, 0, sizeof(r));
     memset(stats, 0, sizeof(*stats));
@@ -352,11 +352,13 @@ static struct xmig_guest *receive(struct xmig_transport *t,
         err_set(XMIG_ERR_PROTOCOL, 0, "the stream held no guest");
         goto out;
     }
-    if (check_guest(&r) < 0 ||
-        (session &&
-         (session_send(t, session_ready) < 0 ||
-          session_expect(t, session_go, "waiting for permission to start the "
-                                        "guest") < 0))) {
+    if (check_guest(&r) < 0) {
+        goto out;
+    }
+    if (session && (session_send(t, session_ready) < 0 ||
+                    (ready_sent = 1,
+                     session_expect(t, session_go, "waiting for permission "
+                                    "to start the guest") < 0))) {
         goto out;
     }
     if (r.g->ops->commit(r.g) < 0) {
@@ -390,6 +392,12 @@ out:
         r.g->ops->discard(r.g);
         err_unstash(why);
         r.g = NULL;
+    }
+    if (!ok && session && !ready_sent) {
+        /* Tell an xmig sender why, before hanging up. */
+        struct err_state *why = err_stash();
+        (void)session_send_refusal(t);
+        err_unstash(why);
     }
     r.gs.transparent = NULL;
     free_state(&r);

@@ -596,8 +596,21 @@ out:
     stats->bytes = s.w ? xmig_writer_offset(s.w) : 0;
     stats->total_s = now_s() - s.t0;
     if (rc < 0 && !s.go_sent) {
-        struct err_state *why = err_stash();
+        struct err_state *why;
         char stuck[256] = "";
+        /* The destination may have said why it hung up (not asked after a
+         * cancel, nor when it already said). */
+        why = err_stash();
+        if (s.session && xmig_error_category() != XMIG_ERR_USAGE &&
+            !strstr(xmig_error_message(), "the destination refused")) {
+            if (session_take_refusal(t, 2000)) {
+                err_forget(why);    /* its reason, not our broken pipe */
+                why = err_stash();
+            } else {
+                err_unstash(why);
+                why = err_stash();
+            }
+        }
         if (resume_here(&s) < 0) {
             snprintf(stuck, sizeof(stuck), "%s", xmig_error_message());
         }

@@ -1,15 +1,32 @@
 /* The xl migration handshake messages, and the state digest. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/error.h"
 #include "libxmig/backend.h"
 #include "libxmig/session.h"
+#include "streams/transport.h"
 
 const char session_banner[] =
     "xl migration receiver ready, send binary domain data.\n";
 const char session_ready[] = "domain received, ready to unpause";
 const char session_go[] = "domain is yours, you are cleared to unpause";
 const char session_result[] = "my copy unpause results are as follows";
+
+static const char refusal_tag[] = "xmig-refused ";
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int refusal_line(struct xmig_transport *t, char *buf, size_t cap,
+                        size_t got, int ms);
 
 int session_send(struct xmig_transport *t, const char *msg)
 {
@@ -51,6 +68,14 @@ int session_expect(struct xmig_transport *t, const char *msg,
     }
     if (memcmp(buf, msg, n) != 0) {
         size_t k = 0;
+        char line[640];
+        size_t tag = strlen(refusal_tag);
+        if (memcmp(buf, refusal_tag, n < tag ? n : tag) == 0) {
+            memcpy(line, buf, n);
+            if (refusal_line(t, line, sizeof(line), n, 2000)) {
+                return -1;
+            }
+        }
         while (k < n && buf[k] >= 0x20 && buf[k] < 0x7f) {
             k++;
         }
@@ -67,6 +92,74 @@ int session_send_status(struct xmig_transport *t, uint8_t status)
         return -1;
     }
     return xmig_transport_write(t, &status, 1);
+}
+
+
+int session_send_refusal(struct xmig_transport *t)
+{
+    char line[600];
+    int n = snprintf(line, sizeof(line), "%s%s: %s", refusal_tag,
+                     xmig_error_category_name(xmig_error_category()),
+                     xmig_error_message());
+
+    if (n < 0) {
+        return -1;
+    }
+    if ((size_t)n >= sizeof(line) - 1) {
+        n = (int)sizeof(line) - 2;
+    }
+    line[strcspn(line, "\n")] = ' ';   /* one line, whatever the message */
+    line[n] = '\n';
+    return xmig_transport_write(t, line, (size_t)n + 1);
+}
+
+
+/* Reads on (buf holds got octets already) up to a newline or for ms at
+ * most; 1 with the error set if it is a refusal line. */
+static int refusal_line(struct xmig_transport *t, char *buf, size_t cap,
+                        size_t got, int ms)
+{
+    struct pollfd pfd = { t->in_fd >= 0 ? t->in_fd : t->fd, POLLIN, 0 };
+    double end = now_ms() + ms;
+    const char *reason, *colon;
+    enum xmig_error_category cat = XMIG_ERR_PROTOCOL;
+
+    while (pfd.fd >= 0 && got < cap - 1 && !memchr(buf, '\n', got)) {
+        int left = (int)(end - now_ms());
+        long r;
+        if (left <= 0 || poll(&pfd, 1, left) <= 0) {
+            break;
+        }
+        r = xmig_transport_read(t, buf + got, cap - 1 - got);
+        if (r <= 0) {
+            break;
+        }
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    reason = strstr(buf, refusal_tag);
+    if (!reason || !strchr(reason, '\n') ||
+        !(colon = strstr(reason + strlen(refusal_tag), ": "))) {
+        return 0;
+    }
+    reason += strlen(refusal_tag);
+    for (int c = XMIG_ERR_IO; c <= XMIG_ERR_LIMIT; c++) {
+        const char *name = xmig_error_category_name((enum xmig_error_category)c);
+        if (strlen(name) == (size_t)(colon - reason) &&
+            strncmp(name, reason, (size_t)(colon - reason)) == 0) {
+            cat = (enum xmig_error_category)c;
+        }
+    }
+    err_set(cat, 0, "the destination refused the guest: %.*s",
+            (int)strcspn(colon + 2, "\n"), colon + 2);
+    return 1;
+}
+
+int session_take_refusal(struct xmig_transport *t, int ms)
+{
+    char buf[640];
+
+    return refusal_line(t, buf, sizeof(buf), 0, ms);
 }
 
 int session_read_status(struct xmig_transport *t, uint8_t *status)

@@ -24,6 +24,14 @@ int session_send(struct xmig_transport *t, const char *msg);
 int session_expect(struct xmig_transport *t, const char *msg,
                    const char *when);
 int session_send_status(struct xmig_transport *t, uint8_t status);
+
+/* xmig peers only: a receiver that refuses the guest says why before it
+ * hangs up, one line "xmig-refused CATEGORY: REASON\n" on the channel
+ * back; xl ignores what follows its own messages. */
+int session_send_refusal(struct xmig_transport *t);
+/* The sender, after a failure: waits up to ms for such a line; 1 with the
+ * error set to the destination's reason, 0 if none came. */
+int session_take_refusal(struct xmig_transport *t, int ms);
 int session_read_status(struct xmig_transport *t, uint8_t *status);
 
 /* A digest of the state records (HVM context, params, TSC, PV state). */

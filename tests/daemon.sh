@@ -795,19 +795,15 @@ part4() {
     stop pa2
     stop pb
 
-    # 4e. No room at the destination.
-    # KNOWN GAP (defect 2, open): the source's error says the destination
-    # hung up ("TLS write to HOST:PORT: Broken pipe"), not why; the reason
-    # is in B's log only.  The receiver refuses in on_xl_header
-    # (libxmig/migrate_recv.c) and closes without telling the sender.  The
-    # fix: a refusal message on the session channel that the sender looks
-    # for when a write fails (docs/control-protocol.md, "Known gaps").
-    # What holds today is checked here: the source keeps its guest and its
-    # error names the destination; B says why and keeps nothing.
+    # 4e. No room at the destination.  The receiver refuses in
+    # on_xl_header (libxmig/migrate_recv.c) and, before it hangs up, says
+    # why on the channel back (session_send_refusal); the sender reads it
+    # when its writes fail (session_take_refusal).  (Defect 2, fixed: the
+    # source used to see only "Broken pipe".)
     src ra
     dst rb host-b "max_memory_mib = 32"
-    refused mroom ra rb "guest runs on at the source.*127\.0\.0\.1:${PORT[rb]}"
-    verdict "B with max_memory_mib = 32 < 64: refused, the source keeps the guest and names B" ra rb
+    refused mroom ra rb "guest runs on at the source: the destination refused the guest: no room here for the guest: it needs 64 MiB, this host takes at most 32 MiB"
+    verdict "B with max_memory_mib = 32 < 64: refused, the source keeps the guest and says why" ra rb
     grep -q "no room here for the guest: it needs 64 MiB, this host takes at most 32 MiB" \
         "$T/rb.log" || note "B's log: $(tail -n 1 "$T/rb.log")"
     verdict "B logs 'no room here' and keeps nothing" rb

@@ -1759,7 +1759,10 @@ TEST(fail_digest_mismatch, 30, NULL)
     r.m.flip_pfn_octet = 100;
     run_go(&r);
     assert_true(r.m.flipped >= 1);
-    check_runs_here(&r, "waiting for the destination to confirm",
+    /* The source learns why (the receiver's refusal line), not only
+     * that the destination hung up. */
+    check_runs_here(&r, "the destination refused the guest: the guest "
+                        "arrived different",
                     "arrived different");
     run_done(&r);
 }
@@ -1779,7 +1782,8 @@ TEST(fail_verify_mismatch, 30, NULL)
     run_go(&r);
     assert_true(r.m.flipped == 1);
     assert_true(r.m.verify_mismatches == 1);
-    check_runs_here(&r, "waiting for the destination to confirm",
+    check_runs_here(&r, "the destination refused the guest: VERIFY: 1 "
+                        "pages differ",
                     "VERIFY: 1 pages differ");
     run_done(&r);
 }
