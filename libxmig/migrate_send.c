@@ -601,15 +601,13 @@ out:
         /* The destination may have said why it hung up (not asked after a
          * cancel, nor when it already said). */
         why = err_stash();
+        /* Its reason replaces our broken pipe; a failed look leaves the
+         * stashed error to be restored below. */
         if (s.session && xmig_error_category() != XMIG_ERR_USAGE &&
-            !strstr(xmig_error_message(), "the destination refused")) {
-            if (session_take_refusal(t, 2000)) {
-                err_forget(why);    /* its reason, not our broken pipe */
-                why = err_stash();
-            } else {
-                err_unstash(why);
-                why = err_stash();
-            }
+            !strstr(xmig_error_message(), "the destination refused") &&
+            session_take_refusal(t, 2000)) {
+            err_forget(why);
+            why = err_stash();
         }
         if (resume_here(&s) < 0) {
             snprintf(stuck, sizeof(stuck), "%s", xmig_error_message());

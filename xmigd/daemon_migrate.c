@@ -234,14 +234,14 @@ static void xen_take_name(struct daemon *d, uint32_t domid, const char *want)
         return;   /* the config's name was not one xmig could read */
     }
     for (int i = 0; i < 300; i++) {
-        if (xmig_xen_domain_lookup(want, &other) == 0 && other == domid) {
-            return;   /* built under its own name: nothing to do */
-        }
         if (xmig_xen_domain_lookup(want, &other) < 0) {
             if (xmig_xen_domain_rename(domid, want) == 0) {
                 return;
             }
             break;
+        }
+        if (other == domid) {
+            return;   /* built under its own name: nothing to do */
         }
         nanosleep(&tick, NULL);
     }

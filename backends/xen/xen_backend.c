@@ -597,10 +597,24 @@ static int control_taken(struct xen_guest *x)
  * last act is SCHEDOP_shutdown(suspend)), so that on the destination it
  * resumes from that call and reconnects to its new event channels,
  * xenstore and console, as after xl save and xl restore. */
-static int suspend(struct xen_guest *x)
+/* Polls for up to SUSPEND_WAIT_S: suspended_yet()'s answer at the end. */
+static int wait_suspended(struct xen_guest *x)
 {
     struct timespec tick = { 0, 10 * 1000 * 1000 };
-    int pv = 0, rc = 0;
+    int rc = 0;
+
+    for (int i = 0; i < SUSPEND_WAIT_S * 100 && rc == 0; i++) {
+        rc = suspended_yet(x);
+        if (rc == 0) {
+            nanosleep(&tick, NULL);
+        }
+    }
+    return rc;
+}
+
+static int suspend(struct xen_guest *x)
+{
+    int pv = 0, rc;
 
     if (pv_control(x, &pv) < 0) {
         return -1;
@@ -615,21 +629,11 @@ static int suspend(struct xen_guest *x)
             return xen_fail(x, XMIG_ERR_IO, "suspending");
         }
     }
-    for (int i = 0; i < SUSPEND_WAIT_S * 100 && rc == 0; i++) {
-        rc = suspended_yet(x);
-        if (rc == 0) {
-            nanosleep(&tick, NULL);
-        }
-    }
+    rc = wait_suspended(x);
     if (rc == 0 && pv && control_taken(x)) {
         /* The guest took the request (it clears the node) and is still
          * quiescing: give it as long again, as it will suspend. */
-        for (int i = 0; i < SUSPEND_WAIT_S * 100 && rc == 0; i++) {
-            rc = suspended_yet(x);
-            if (rc == 0) {
-                nanosleep(&tick, NULL);
-            }
-        }
+        rc = wait_suspended(x);
     } else if (rc == 0 && pv) {
         /* Never taken: withdraw it; if the guest took it meanwhile, it
          * is suspended after all. */
