@@ -11,13 +11,13 @@ O := obj
 VERSION := 0.1.0
 SONAME := libxmig.so.0
 
-CPPFLAGS := -I$(S) -I$(S)/include -D_GNU_SOURCE $(SSL_CFLAGS)
+CPPFLAGS := -I$(S) -I$(S)/include -D_GNU_SOURCE $(SSL_CFLAGS) $(JSON_CFLAGS)
 ALL_CFLAGS := -std=c11 $(CFLAGS) $(WARN) $(SAN_FLAGS) -fPIC $(CPPFLAGS)
-ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS) -lpthread -lm
+ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS) -lpthread -lm $(JSON_LIBS)
 
 LIB_SRCS := common/error.c common/log.c \
 	records/names.c records/headers.c records/xl_header.c \
-	records/json_check.c records/page_data.c records/pv.c records/hvm.c \
+	records/xl_config.c records/page_data.c records/pv.c records/hvm.c \
 	records/policy.c records/libxl_records.c records/libxc_records.c \
 	records/views.c records/transparent.c records/evtchn.c records/gnttab.c \
 	records/xenstore.c \
@@ -29,14 +29,14 @@ LIB_SRCS := common/error.c common/log.c \
 	backends/sim/sim_state.c backends/sim/sim_backend.c
 CLI_SRCS := xmigd/xmig.c xmigd/cmd_verify.c xmigd/cmd_dump.c \
 	xmigd/dump_transparent.c xmigd/cmd_sample.c xmigd/cmd_tls_info.c \
-	xmigd/cmd_migrate.c xmigd/net.c xmigd/cmd_ctl.c xmigd/json_flat.c \
+	xmigd/cmd_migrate.c xmigd/net.c xmigd/cmd_ctl.c xmigd/ctl_json.c \
 	xmigd/cmd_save.c xmigd/atomic_file.c xmigd/cmd_report.c
 TEST_NAMES := test_cursor test_records test_negative test_streams \
 	test_writer test_errors test_transparent test_xen test_migrate \
-	test_engine_paths
+	test_engine_paths test_xl_config
 TEST_SUPPORT := tests/support.c
 BENCH_NAMES := bench_codec
-FUZZ_NAMES := fuzz_libxc fuzz_libxl fuzz_xl
+FUZZ_NAMES := fuzz_libxc fuzz_libxl fuzz_xl fuzz_xlconfig fuzz_receive fuzz_ctl
 
 # The xen backend: with libxen-dev, every backends/xen/*.c but the stub,
 # linked against Xen's libraries (libxenguest for the CPU policy and grant
@@ -65,7 +65,7 @@ FUZZ_BINS := $(FUZZ_NAMES:%=$(O)/fuzz/%)
 	uninstall clean distclean corpus
 
 XMIGD_SRCS := xmigd/xmigd.c xmigd/daemon_config.c xmigd/daemon_guests.c \
-	xmigd/daemon_migrate.c xmigd/daemon_control.c xmigd/json_flat.c \
+	xmigd/daemon_migrate.c xmigd/daemon_control.c xmigd/ctl_json.c xmigd/ctl_requests.c \
 	xmigd/net.c xmigd/cmd_save.c xmigd/atomic_file.c xmigd/cmd_ctl.c
 XMIGD_OBJS := $(XMIGD_SRCS:%.c=$(O)/%.o)
 
@@ -212,12 +212,18 @@ FUZZ_SECONDS ?= 30
 FUZZ_CC ?= clang
 FUZZ_FLAGS_ALL := -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -g -O1 -std=c11 -D_GNU_SOURCE \
-	-I$(S) -I$(S)/include
+	-I$(S) -I$(S)/include $(JSON_CFLAGS)
 
-$(O)/fuzz/%: $(S)/fuzz/%.c $(S)/fuzz/harness.h $(LIB_SRCS:%=$(S)/%)
+# Harnesses of the programs' parsers take those files too.
+FUZZ_EXTRA_fuzz_ctl := xmigd/ctl_json.c xmigd/ctl_requests.c
+
+.SECONDEXPANSION:
+$(O)/fuzz/%: $(S)/fuzz/%.c $(S)/fuzz/harness.h $(LIB_SRCS:%=$(S)/%) \
+	$$(addprefix $(S)/,$$(FUZZ_EXTRA_$$*))
 	@mkdir -p $(O)/fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS_ALL) -o $@ $< $(LIB_SRCS:%=$(S)/%) $(SSL_LIBS) \
-	  -lpthread -lm
+	$(FUZZ_CC) $(FUZZ_FLAGS_ALL) -o $@ $< $(LIB_SRCS:%=$(S)/%) \
+	  $(addprefix $(S)/,$(FUZZ_EXTRA_$*)) $(SSL_LIBS) \
+	  $(JSON_LIBS) -lpthread -lm
 
 fuzz-build: $(FUZZ_BINS)
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # make-corpus.sh OUTDIR: regenerate the fuzz seed corpus under
-# OUTDIR/fuzz_libxc, OUTDIR/fuzz_libxl and OUTDIR/fuzz_xl.
+# OUTDIR/fuzz_<harness> for every harness in fuzz/.
 #
 # Seeds are small synthetic images from `$XMIG sample` (every format and
 # guest type, a few pages each, with and without xmig's transparent
@@ -110,6 +110,10 @@ sample() {
     "$XMIG" sample "$@" "$work/$name" || die "xmig sample $* failed"
 }
 
+for f in receive xlconfig ctl; do
+    rm -rf "$out/fuzz_$f"
+    mkdir -p "$out/fuzz_$f"
+done
 for f in libxc libxl xl; do
     rm -rf "$out/fuzz_$f"
     mkdir -p "$out/fuzz_$f"
@@ -238,7 +242,43 @@ done
 } >"$work/xl-no-config"
 valid xl-no-config xl
 
-for f in libxc libxl xl; do
+# fuzz_receive: the engine's receive path takes the xl seeds (a sim guest
+# is built from each and fed every record).
+for v in hvm-p1 hvm-p3 hvm-xs pv-p1 hvm-checkpoint optional no-config; do
+    cp "$work/xl-$v" "$out/fuzz_receive/xl-$v.bin"
+done
+
+# fuzz_xlconfig: the configs the sampler writes, a libxl-shaped one with
+# the members xmig reads, and a few that must be refused.
+for v in hvm-p1 pv-p1; do
+    src=$work/xl-$v
+    len=$(u32_at "$src" 48)
+    slice "$src" 52 $((len - 1)) >"$out/fuzz_xlconfig/xl-$v.json"
+done
+printf '%s' '{"c_info": {"type": "hvm", "name": "web01", "uuid": "5e9c1f2a-0d6e-4a31-9b8e-1f0a2b3c4d5e"}, "b_info": {"max_vcpus": 2, "max_memkb": 1048576, "target_memkb": 1048576, "device_model_version": "qemu_xen", "type.hvm": {"firmware": "seabios", "acpi": "True"}}, "disks": [{"pdev_path": "/dev/vg/web01", "vdev": "xvda", "format": "raw"}], "nics": [{"bridge": "xenbr0", "mac": "00:16:3e:00:00:01"}], "on_reboot": "restart"}' \
+    >"$out/fuzz_xlconfig/libxl-hvm.json"
+printf '%s' '{"c_info": {"name": "a"}, "b_info": {"max_memkb": 65536}, "c_info": {}}' \
+    >"$out/fuzz_xlconfig/duplicate.json"
+printf '%s' '{"c_info": {"name": "x\u0000y"}}' >"$out/fuzz_xlconfig/nul.json"
+printf '%s' '{"b_info": {"max_memkb": "64"}}' >"$out/fuzz_xlconfig/string-kb.json"
+
+# fuzz_ctl: one request of every operation, and some that must be refused.
+i=0
+for req in '{"op": "ping"}' '{"op": "list"}' \
+    '{"op": "create", "name": "web1", "memory_mib": 64, "vcpus": 2, "workload": "stress", "rate": 100, "fill": 50, "domid": 7, "seed": 3}' \
+    '{"op": "destroy", "guest": "web1"}' \
+    '{"op": "migrate", "guest": "web1", "destination": "hostb:5600", "downtime_ms": 300, "bandwidth_mib": 100, "max_iters": 30, "auto_converge": true, "transparent": false, "verify": true, "tls": "ktls"}' \
+    '{"op": "status"}' '{"op": "status", "migration": 3}' \
+    '{"op": "cancel", "migration": 3}' \
+    '{"op": "save", "guest": "web1", "path": "/var/lib/xmig/web1.xl", "keep": true}' \
+    '{"op": "restore", "path": "/var/lib/xmig/web1.xl", "name": "web2"}' \
+    '{"op": "destroy", "guest": "a\u0000b"}' '{"op": "list", "op": "ping"}' \
+    '{"op": "create", "name": "x", "memory_mib": 1e3}'; do
+    i=$((i + 1))
+    printf '%s' "$req" >"$out/fuzz_ctl/request-$i.json"
+done
+
+for f in libxc libxl xl receive xlconfig ctl; do
     echo "make-corpus: fuzz_$f: $(ls "$out/fuzz_$f" | wc -l | tr -d ' ') seeds," \
         "$(cat "$out/fuzz_$f"/* | wc -c | tr -d ' ') octets"
 done

@@ -448,7 +448,7 @@ typedef struct xmig_guest *(*xmig_guest_factory)(void *user,
                                                 uint64_t max_memkb);
 
 struct xmig_receive_params {
-    uint64_t max_memory;        /* refuse larger guests; 0: no limit */
+    uint64_t max_memory;        /* refuse larger guests; 0: this host's RAM */
     uint16_t domid;             /* for non-transparent streams; 0: 1 */
     xmig_guest_factory factory; /* NULL: a sim guest in this process */
     void *factory_data;

@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backends/sim/sim.h"
 #include "common/error.h"
 #include "libxmig/backend.h"
 #include "libxmig/session.h"
+#include "records/records.h"
 #include "xmig.h"
 
 #define PAGE 4096u
@@ -40,67 +42,67 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* "max_memkb": N in the (already validated) JSON domain config. */
-static int config_memkb(const struct xmig_xl_header *h, uint64_t *kb)
+/* The largest guest this receiver takes: the caller's limit, else what
+ * this host's RAM could hold at all. */
+static uint64_t memory_limit(const struct xmig_receive_params *p,
+                             const char **why)
 {
-    const char *key = "\"max_memkb\"";
-    const char *p = h->config ? strstr((const char *)h->config, key) : NULL;
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
 
-    if (!p) {
+    if (p->max_memory) {
+        *why = "its configured limit";
+        return p->max_memory;
+    }
+    *why = "all of its RAM";
+    return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size
+                                 : UINT64_C(1) << 40;
+}
+
+/* The xl header's domain config, parsed (records/xl_config.c): the guest's
+ * name and size come from c_info.name and b_info.max_memkb of the tree.
+ * A config without xl's JSON flag is text xmig does not read. */
+static int on_xl_header(struct receiver *r, const struct xmig_record *rec)
+{
+    const struct xmig_xl_header *h = &rec->u.xl;
+    struct rec_xl_config cfg;
+    const char *why;
+    uint64_t limit = memory_limit(r->p, &why), kb;
+
+    if (!h->config || !(h->mandatory_flags & REC_XL_FLAG_JSON)) {
+        return err_set(XMIG_ERR_UNSUPPORTED, 0, "the stream's domain config "
+                       "is %s; xmig needs the JSON config (xl's flag 1) to "
+                       "learn the guest's size (b_info.max_memkb)",
+                       h->config ? "not JSON (the xl header's JSON flag is "
+                                   "clear)"
+                                 : "missing");
+    }
+    /* The reader checked the trailing NUL that xl writes. */
+    if (rec_xl_config_read(h->config, h->config_len - 1, &cfg) < 0) {
+        err_prefix("the stream's domain config: ");
+        return -1;
+    }
+    kb = cfg.max_memkb;
+    if (kb == 0) {
         return err_set(XMIG_ERR_UNSUPPORTED, 0, "the stream's domain config "
                        "does not say how much memory the guest has "
                        "(b_info.max_memkb)");
-    }
-    p += strlen(key);
-    while (*p == ' ' || *p == ':') {
-        p++;
-    }
-    *kb = strtoull(p, NULL, 10);
-    return 0;
-}
-
-/* c_info.name, when the config has a plain one. */
-static void config_name(const struct xmig_xl_header *h, char *out, size_t len)
-{
-    const char *p = h->config ? strstr((const char *)h->config, "\"name\"")
-                              : NULL;
-    size_t n;
-
-    if (!p || !(p = strchr(p + 6, '"'))) {
-        return;
-    }
-    n = strspn(p + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                      "0123456789-_.");
-    if (p[1 + n] == '"' && n > 0 && n < len) {
-        snprintf(out, len, "%.*s", (int)n, p + 1);
-    }
-}
-
-static int on_xl_header(struct receiver *r, const struct xmig_record *rec)
-{
-    uint64_t kb = 0;
-
-    config_name(&rec->u.xl, r->name, sizeof(r->name));
-    free(r->config);
-    r->config = rec->u.xl.config ? strndup((const char *)rec->u.xl.config,
-                                           rec->u.xl.config_len)
-                                 : NULL;
-    if (rec->u.xl.config && !r->config) {
-        return err_set(XMIG_ERR_NOMEM, ENOMEM, "the domain config");
-    }
-    if (config_memkb(&rec->u.xl, &kb) < 0) {
-        return -1;
     }
     if (kb < 64 || kb % 4 || kb > (UINT64_C(1) << 32)) {
         return err_set(XMIG_ERR_PROTOCOL, 0, "the domain config's max_memkb "
                        "%llu is not a usable guest size",
                        (unsigned long long)kb);
     }
-    if (r->p->max_memory && kb * 1024 > r->p->max_memory) {
+    if (kb * 1024 > limit) {
         return err_set(XMIG_ERR_NOMEM, 0, "no room here for the guest: it "
-                       "needs %llu MiB, this host takes at most %llu MiB",
+                       "needs %llu MiB, this host takes at most %llu MiB (%s)",
                        (unsigned long long)(kb / 1024),
-                       (unsigned long long)(r->p->max_memory >> 20));
+                       (unsigned long long)(limit >> 20), why);
+    }
+    snprintf(r->name, sizeof(r->name), "%s", cfg.name);
+    free(r->config);
+    r->config = strndup((const char *)h->config, h->config_len);
+    if (!r->config) {
+        return err_set(XMIG_ERR_NOMEM, ENOMEM, "the domain config");
     }
     r->nr_pfns = kb / 4;
     return 0;

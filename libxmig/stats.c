@@ -1,66 +1,67 @@
-/* Migration statistics as JSON (for xmig --json, the daemon, reports). */
-#include <stdarg.h>
-#include <stdio.h>
+/* Migration statistics as JSON (for xmig --json, the daemon, reports),
+ * built and printed by the project's JSON library. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
 
 #include "common/error.h"
 #include "xmig.h"
 
-struct out {
-    char *buf;
-    size_t len, pos;
-};
-
-__attribute__((format(printf, 2, 3))) static void put(struct out *o,
-                                                      const char *fmt, ...)
+static json_t *round_json(const struct xmig_iteration_stats *r)
 {
-    va_list ap;
-    int n;
-
-    if (o->pos >= o->len) {
-        return;
-    }
-    va_start(ap, fmt);
-    n = vsnprintf(o->buf + o->pos, o->len - o->pos, fmt, ap);
-    va_end(ap);
-    o->pos += n > 0 ? (size_t)n : 0;
+    return json_pack(
+        "{s:i, s:b, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:i, s:f}",
+        "iteration", (int)r->iteration, "final", r->final, "pages_sent",
+        (json_int_t)r->pages_sent, "zero_pages", (json_int_t)r->zero_pages,
+        "dirty_pages", (json_int_t)r->dirty_pages, "bytes",
+        (json_int_t)r->bytes, "start_s", r->start_s, "duration_s",
+        r->duration_s, "transfer_mib_s", r->transfer_rate / 1048576.0,
+        "dirty_pages_s", r->dirty_rate, "throttle", (int)r->throttle,
+        "expected_downtime_ms",
+        r->expected_downtime_ms > 1e8 ? -1.0 : r->expected_downtime_ms);
 }
 
 int xmig_migrate_stats_json(const struct xmig_migrate_stats *st, char *buf,
                             size_t len)
 {
-    struct out o = { buf, len, 0 };
+    json_t *rounds = json_array(), *o;
+    char *text;
+    size_t n;
 
-    put(&o, "{\"total_s\": %.3f, \"downtime_ms\": %.1f, \"stop_ms\": %.1f, "
-            "\"final_ms\": %.1f, \"handover_ms\": %.1f, \"bytes\": %llu, "
-            "\"pages_sent\": %llu, \"zero_pages\": %llu, \"guest_pages\": "
-            "%llu, \"iterations\": %u, \"max_throttle\": %u, \"tls_mode\": "
-            "\"%s\", \"stop_reason\": \"%s\", \"verified\": %s, "
-            "\"throughput_mib_s\": %.1f, \"rounds\": [",
-        st->total_s, st->downtime_ms, st->stop_ms, st->final_ms,
-        st->handover_ms, (unsigned long long)st->bytes,
-        (unsigned long long)st->pages_sent, (unsigned long long)st->zero_pages,
-        (unsigned long long)st->guest_pages, st->iterations, st->max_throttle,
-        st->tls_mode, st->stop_reason, st->verified ? "true" : "false",
-        st->total_s > 0 ? (double)st->bytes / st->total_s / 1048576.0 : 0.0);
-    for (uint32_t i = 0; i < st->nrounds; i++) {
-        const struct xmig_iteration_stats *r = &st->rounds[i];
-        put(&o, "%s{\"iteration\": %u, \"final\": %s, \"pages_sent\": %llu, "
-                "\"zero_pages\": %llu, \"dirty_pages\": %llu, \"bytes\": %llu, "
-                "\"start_s\": %.3f, \"duration_s\": %.3f, "
-                "\"transfer_mib_s\": %.1f, \"dirty_pages_s\": %.0f, "
-                "\"throttle\": %u, \"expected_downtime_ms\": %.1f}",
-            i ? ", " : "", r->iteration, r->final ? "true" : "false",
-            (unsigned long long)r->pages_sent,
-            (unsigned long long)r->zero_pages,
-            (unsigned long long)r->dirty_pages, (unsigned long long)r->bytes,
-            r->start_s, r->duration_s, r->transfer_rate / 1048576.0,
-            r->dirty_rate, r->throttle,
-            r->expected_downtime_ms > 1e8 ? -1.0 : r->expected_downtime_ms);
+    for (uint32_t i = 0; rounds && i < st->nrounds; i++) {
+        if (json_array_append_new(rounds, round_json(&st->rounds[i])) < 0) {
+            json_decref(rounds);
+            rounds = NULL;
+        }
     }
-    put(&o, "]}");
-    if (o.pos >= len) {
+    o = json_pack(
+        "{s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:i, s:i, s:s%, "
+        "s:s%, s:b, s:f, s:o}",
+        "total_s", st->total_s, "downtime_ms", st->downtime_ms, "stop_ms",
+        st->stop_ms, "final_ms", st->final_ms, "handover_ms", st->handover_ms,
+        "bytes", (json_int_t)st->bytes, "pages_sent",
+        (json_int_t)st->pages_sent, "zero_pages", (json_int_t)st->zero_pages,
+        "guest_pages", (json_int_t)st->guest_pages, "iterations",
+        (int)st->iterations, "max_throttle", (int)st->max_throttle,
+        "tls_mode", st->tls_mode, strnlen(st->tls_mode, sizeof(st->tls_mode)),
+        "stop_reason", st->stop_reason,
+        strnlen(st->stop_reason, sizeof(st->stop_reason)), "verified",
+        st->verified, "throughput_mib_s",
+        st->total_s > 0 ? (double)st->bytes / st->total_s / 1048576.0 : 0.0,
+        "rounds", rounds);
+    text = o ? json_dumps(o, JSON_REAL_PRECISION(10)) : NULL;
+    json_decref(o);
+    if (!text) {
+        return err_set(XMIG_ERR_NOMEM, 0, "statistics as JSON");
+    }
+    n = strlen(text);
+    if (n >= len) {
+        free(text);
         return err_set(XMIG_ERR_LIMIT, 0, "statistics do not fit in %zu "
                        "octets", len);
     }
+    memcpy(buf, text, n + 1);
+    free(text);
     return 0;
 }

@@ -117,7 +117,20 @@ int rec_libxl_header_encode(struct cursor *c, const struct xmig_libxl_header *h)
 int rec_xl_header_decode(struct cursor *c, struct xmig_xl_header *h);
 int rec_xl_optdata_decode(struct cursor *c, struct xmig_xl_header *h);
 int rec_xl_header_encode(struct cursor *c, const struct xmig_xl_header *h);
+
+/* The xl header's domain config (xl_config.c): one JSON object, parsed by
+ * the JSON library.  rec_json_check checks it; rec_xl_config_read also
+ * takes out what xmig needs.  text and len exclude xl's trailing NUL. */
+struct rec_xl_config {
+    char name[64];          /* c_info.name when plain, else "" */
+    char type[8];           /* c_info.type: "hvm", "pv", "pvh", or "" */
+    char device_model[32];  /* b_info.device_model_version, or "" */
+    uint64_t max_memkb;     /* b_info.max_memkb, 0 when absent */
+    uint64_t target_memkb;  /* b_info.target_memkb, 0 when absent */
+};
 int rec_json_check(const uint8_t *text, size_t len);
+int rec_xl_config_read(const uint8_t *text, size_t len,
+                       struct rec_xl_config *out);
 
 /* Record bodies: decode fills out->u; the caller set out->type/length. */
 int rec_libxc_decode(const struct rec_ctx *ctx, struct cursor *body,

@@ -837,6 +837,40 @@ part4() {
     [ "$(q 'd["ok"]' <<<"$r")" = true ] || note "ping on a new connection: $r"
     guest_runs ga vm
     verdict "control-socket garbage: each line gets {ok: false, error}; the daemon serves on" ga
+
+    # 4f'. Requests are checked before anything is done, by one parser
+    # (jansson) and one table per op: NUL inside a string, duplicate keys,
+    # wrong types, numbers out of range, unknown members and TLS modes are
+    # each refused with a reason naming them, and vm is not touched.
+    # Regression test: the hand-written reader took "vm\u0000x" as "vm"
+    # and let the first of two duplicate keys win.
+    local strict=(
+        '{"op": "destroy", "guest": "vm\u0000x"}|u0000 is not allowed'
+        '{"op": "destroy", "guest": "nope", "guest": "vm"}|duplicate object key'
+        '{"op": "create", "name": "x", "memory_mib": "64"}|"memory_mib" must be a whole number from 1 to'
+        '{"op": "create", "name": "x", "memory_mib": 99999999999}|"memory_mib" must be a whole number from 1 to'
+        '{"op": "create", "name": "x", "memory_mib": -5}|"memory_mib" must be a whole number'
+        '{"op": "create", "name": "x", "memory_mib": 1.5}|"memory_mib" must be a whole number'
+        '{"op": "create", "name": "x", "vcpus": 0}|"vcpus" must be a whole number from 1 to 128'
+        '{"op": "migrate", "guest": "vm", "destination": "127.0.0.1:1", "tls": "bogus"}|TLS mode '"'"'bogus'"'"' is not auto, ktls, userspace or none'
+        '{"op": "migrate", "guest": "vm", "destination": "127.0.0.1:1", "verify": "yes"}|"verify" must be true or false'
+        '{"op": "list", "extra": 1}|unknown member "extra" in a list request'
+        '{"op": "status", "migration": 4294967296}|"migration" must be a whole number'
+        '{"op": "save", "guest": "vm"}|"path" is missing in a save request')
+    local lines=() want=()
+    for i in "${strict[@]}"; do lines+=("${i%%|*}"); want+=("${i#*|}"); done
+    r=$(ctl "$(sock ga)" "${lines[@]}")
+    i=0
+    while IFS= read -r line; do
+        [ "$(q 'd["ok"] is False and a[0] in d["error"]' "${want[$i]:-}" <<<"$line")" = true ] ||
+            note "'${lines[$i]:-?}' -> $line (expected '${want[$i]:-?}')"
+        i=$((i + 1))
+    done <<<"$r"
+    [ "$i" = "${#lines[@]}" ] || note "$i replies for ${#lines[@]} requests"
+    guest_runs ga vm
+    grep -q "control request refused: bad JSON at octet [0-9]*: duplicate object key" "$T/ga.log" ||
+        note "ga's log does not name the refused request"
+    verdict "control requests: NUL, duplicate keys, types, ranges, unknown members and TLS modes refused with the reason; vm untouched" ga
     stop ga
 
     # 4g. A full disk while saving: nothing left under the final name.

@@ -33,10 +33,11 @@ int save_to_file(struct xmig_guest *g, const char *path,
 /* Report errno for path as the xmig error; returns -1. */
 int err_report_errno(const char *path);
 /* One control request; prints the error or nothing; exit status. */
+struct json_t;
 int ctl_simple_request(const char *cmd, const char *control,
-                       const char *req);
+                       struct json_t *req);
 int migrate_via_daemon(const char *control, const char *guest,
-                       const char *dest, const char *extra, int json);
+                       const char *dest, struct json_t *params, int json);
 
 /* "-" is standard input.  Returns a transport owning the fd, or NULL with a
  * message printed. */

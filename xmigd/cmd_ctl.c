@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "xmigd/cli.h"
-#include "xmigd/json_flat.h"
+#include "xmigd/ctl_json.h"
 
 #define REPLY_MAX (256u << 10)
 
@@ -25,34 +25,38 @@ static const char *control_path(const char *opt)
     return opt ? opt : env && env[0] ? env : "/run/xmig/xmigd.sock";
 }
 
-/* One request line, one reply line (malloc'd, NUL-terminated). */
-static char *request(const char *cmd, const char *path, const char *req)
+/* One request line, one reply line: the reply parsed (the caller's to
+ * free), or NULL with the reason printed.  req is consumed. */
+static json_t *request(const char *cmd, const char *path, json_t *req)
 {
     struct sockaddr_un a = { .sun_family = AF_UNIX };
+    char *line = req ? cj_dump(req) : NULL;
     char *reply = malloc(REPLY_MAX + 1);
-    size_t have = 0;
-    int s;
+    char err[300];
+    size_t have = 0, len;
+    json_t *o = NULL;
+    int s = -1;
 
+    json_decref(req);
+    if (!line || !reply) {
+        fprintf(stderr, "xmig %s: out of memory\n", cmd);
+        goto out;
+    }
     snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
     s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (!reply || s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
+    if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
         fprintf(stderr, "xmig %s: cannot reach xmigd at %s: %s (is it "
                         "running? --control PATH or XMIG_CONTROL name "
                         "another socket)\n",
                 cmd, path, strerror(errno));
-        free(reply);
-        if (s >= 0) {
-            close(s);
-        }
-        return NULL;
+        goto out;
     }
-    if (write(s, req, strlen(req)) != (ssize_t)strlen(req) ||
-        write(s, "\n", 1) != 1) {
+    len = strlen(line);
+    line[len] = '\n';   /* cj_dump's NUL becomes the request's end */
+    if (write(s, line, len + 1) != (ssize_t)(len + 1)) {
         fprintf(stderr, "xmig %s: writing to xmigd: %s\n", cmd,
                 strerror(errno));
-        close(s);
-        free(reply);
-        return NULL;
+        goto out;
     }
     while (have < REPLY_MAX) {
         ssize_t n = read(s, reply + have, REPLY_MAX - have);
@@ -64,67 +68,53 @@ static char *request(const char *cmd, const char *path, const char *req)
             break;
         }
     }
-    close(s);
-    reply[have] = '\0';
     if (have == 0) {
         fprintf(stderr, "xmig %s: xmigd closed the connection\n", cmd);
-        free(reply);
+        goto out;
+    }
+    reply[have] = '\0';
+    o = cj_parse(reply, strcspn(reply, "\n"), err, sizeof(err));
+    if (!o) {
+        fprintf(stderr, "xmig %s: bad reply from xmigd: %s\n", cmd, err);
+    }
+out:
+    if (s >= 0) {
+        close(s);
+    }
+    free(line);
+    free(reply);
+    return o;
+}
+
+/* Ask; the reply when it says ok, else NULL with its error printed. */
+static json_t *ask(const char *cmd, const char *control, json_t *req)
+{
+    json_t *o = request(cmd, control_path(control), req);
+    json_t *okv = json_object_get(o, "ok");
+
+    if (o && !json_is_true(okv)) {
+        fprintf(stderr, "xmig %s: %s\n", cmd,
+                cj_str(o, "error") ? cj_str(o, "error") : "failed");
+        json_decref(o);
         return NULL;
     }
-    reply[strcspn(reply, "\n")] = '\0';
-    return reply;
+    return o;
 }
 
-/* Parse a reply; print its error and return -1 when ok is false. */
-static int check(const char *cmd, const char *reply, struct json_obj *o)
+static void print_json(json_t *o)
 {
-    char err[256];
+    char *s = cj_dump(o);
 
-    if (json_flat_parse(reply, strlen(reply), o, err, sizeof(err)) < 0) {
-        fprintf(stderr, "xmig %s: bad reply from xmigd: %s\n", cmd, err);
-        return -1;
+    if (s) {
+        printf("%s\n", s);
     }
-    if (!json_bool(o, "ok", 0)) {
-        fprintf(stderr, "xmig %s: %s\n", cmd,
-                json_str(o, "error") ? json_str(o, "error") : "failed");
-        return -1;
-    }
-    return 0;
+    free(s);
 }
 
-/* Call fn on each flat object of the array under "key". */
-void ctl_each(const char *reply, const char *key,
-                 void (*fn)(const struct json_obj *o, void *u), void *u)
+/* A string member for printing: "-" when absent. */
+static const char *str_or(json_t *o, const char *key)
 {
-    char pat[64];
-    const char *p;
-
-    snprintf(pat, sizeof(pat), "\"%s\": [", key);
-    p = strstr(reply, pat);
-    if (!p) {
-        return;
-    }
-    p += strlen(pat);
-    while ((p = strchr(p, '{')) != NULL) {
-        const char *q = p;
-        int depth = 0;
-        struct json_obj o;
-        char err[64];
-        do {
-            depth += *q == '{' ? 1 : *q == '}' ? -1 : 0;
-            q++;
-        } while (*q && depth > 0);
-        if (json_flat_parse(p, (size_t)(q - p), &o, err, sizeof(err)) == 0) {
-            fn(&o, u);
-        }
-        p = q;
-        while (*p == ' ' || *p == ',') {
-            p++;
-        }
-        if (*p == ']') {
-            break;
-        }
-    }
+    return cj_str(o, key) ? cj_str(o, key) : "-";
 }
 
 struct common {
@@ -149,15 +139,14 @@ static int common_opt(struct common *c, int opt, const char *arg)
     { "control", required_argument, NULL, 'c' },                             \
         { "json", no_argument, NULL, 'j' }
 
-static void print_guest(const struct json_obj *o, void *u)
+static void print_guest(json_t *o)
 {
-    (void)u;
-    int xen = json_num(o, "domid", -1) >= 0;
+    int xen = json_object_get(o, "domid") != NULL;
 
-    printf("%-20s %-10s %8.0f MiB  %-9s %s %.0f\n", json_str(o, "name"),
-           json_str(o, "state"), json_num(o, "memory_mib", 0),
-           json_str(o, "origin"), xen ? "domain" : "heartbeat",
-           xen ? json_num(o, "domid", 0) : json_num(o, "heartbeat", 0));
+    printf("%-20s %-10s %8.0f MiB  %-9s %s %.0f\n", str_or(o, "name"),
+           str_or(o, "state"), cj_num(o, "memory_mib", 0), str_or(o, "origin"),
+           xen ? "domain" : "heartbeat",
+           xen ? cj_num(o, "domid", 0) : cj_num(o, "heartbeat", 0));
 }
 
 int list_main(int argc, char **argv)
@@ -165,9 +154,9 @@ int list_main(int argc, char **argv)
     static const struct option opts[] = { COMMON_OPTIONS,
                                           { NULL, 0, NULL, 0 } };
     struct common c = { NULL, 0 };
-    struct json_obj o;
-    char *reply;
-    int opt, rc;
+    json_t *o, *g;
+    size_t i;
+    int opt;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -176,19 +165,40 @@ int list_main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    reply = request("list", control_path(c.control), "{\"op\": \"list\"}");
-    if (!reply) {
+    o = ask("list", c.control, json_pack("{s:s}", "op", "list"));
+    if (!o) {
         return EXIT_INVALID;
     }
-    rc = check("list", reply, &o);
-    if (rc == 0 && c.json) {
-        printf("%s\n", reply);
-    } else if (rc == 0) {
+    if (c.json) {
+        print_json(o);
+    } else {
         printf("%-20s %-10s %12s  %-9s\n", "NAME", "STATE", "MEMORY", "ORIGIN");
-        ctl_each(reply, "guests", print_guest, NULL);
+        json_array_foreach(json_object_get(o, "guests"), i, g) {
+            print_guest(g);
+        }
     }
-    free(reply);
-    return rc == 0 ? 0 : EXIT_INVALID;
+    json_decref(o);
+    return 0;
+}
+
+/* A whole number option in [min, max], or -1 with the reason printed. */
+static int number_opt(const char *cmd, const char *opt, const char *arg,
+                      unsigned long min, unsigned long max, const char *unit,
+                      unsigned long *out)
+{
+    char *end;
+    unsigned long v;
+
+    errno = 0;
+    v = strtoul(arg, &end, 10);
+    if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max) {
+        fprintf(stderr, "xmig %s: --%s '%s': give a whole number from %lu "
+                        "to %lu%s%s\n",
+                cmd, opt, arg, min, max, unit[0] ? " " : "", unit);
+        return -1;
+    }
+    *out = v;
+    return 0;
 }
 
 int create_main(int argc, char **argv)
@@ -204,11 +214,10 @@ int create_main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct common c = { NULL, 0 };
-    char req[1024], name[200], wl[64] = "\"mixed\"";
     unsigned long mem = 512, vcpus = 2, rate = 0, fill = 50, domid = 11;
-    struct json_obj o;
-    char *reply;
-    int opt, rc;
+    const char *wl = "mixed";
+    json_t *o;
+    int opt, rc = 0;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -217,47 +226,49 @@ int create_main(int argc, char **argv)
         }
         switch (opt) {
         case 'm':
-            mem = strtoul(optarg, NULL, 10);
+            rc |= number_opt("create", "memory", optarg, 1, 1ul << 22, "MiB",
+                             &mem);
             break;
         case 'v':
-            vcpus = strtoul(optarg, NULL, 10);
+            rc |= number_opt("create", "vcpus", optarg, 1, 128, "", &vcpus);
             break;
         case 'w':
-            json_quote(wl, sizeof(wl), optarg);
+            wl = optarg;
             break;
         case 'r':
-            rate = strtoul(optarg, NULL, 10);
+            rc |= number_opt("create", "rate", optarg, 0, 0xffffffffUL,
+                             "pages/s", &rate);
             break;
         case 'f':
-            fill = strtoul(optarg, NULL, 10);
+            rc |= number_opt("create", "fill", optarg, 0, 100, "%", &fill);
             break;
         case 'd':
-            domid = strtoul(optarg, NULL, 10);
+            rc |= number_opt("create", "domid", optarg, 1, 0x7fef, "",
+                             &domid);
             break;
         default:
             goto usage;
         }
     }
+    if (rc) {
+        return EXIT_USAGE;
+    }
     if (optind != argc - 1) {
         goto usage;
     }
-    json_quote(name, sizeof(name), argv[optind]);
-    snprintf(req, sizeof(req),
-             "{\"op\": \"create\", \"name\": %s, \"memory_mib\": %lu, "
-             "\"vcpus\": %lu, \"workload\": %s, \"rate\": %lu, \"fill\": %lu, "
-             "\"domid\": %lu}",
-             name, mem, vcpus, wl, rate, fill, domid);
-    reply = request("create", control_path(c.control), req);
-    if (!reply) {
+    o = ask("create", c.control,
+            json_pack("{s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:I}", "op",
+                      "create", "name", argv[optind], "memory_mib",
+                      (json_int_t)mem, "vcpus", (json_int_t)vcpus, "workload",
+                      wl, "rate", (json_int_t)rate, "fill", (json_int_t)fill,
+                      "domid", (json_int_t)domid));
+    if (!o) {
         return EXIT_INVALID;
     }
-    rc = check("create", reply, &o);
-    if (rc == 0) {
-        printf("xmig create: sim guest %s runs (%lu MiB, %lu vCPUs)\n",
-               argv[optind], mem, vcpus);
-    }
-    free(reply);
-    return rc == 0 ? 0 : EXIT_INVALID;
+    printf("xmig create: sim guest %s runs (%lu MiB, %lu vCPUs)\n",
+           argv[optind], mem, vcpus);
+    json_decref(o);
+    return 0;
 usage:
     fprintf(stderr, "usage: xmig create [--memory MIB] [--vcpus N] "
                     "[--workload idle|mixed|stress] [--rate PAGES/S] "
@@ -265,22 +276,18 @@ usage:
     return EXIT_USAGE;
 }
 
-int ctl_simple_request(const char *cmd, const char *control,
-                       const char *req)
+int ctl_simple_request(const char *cmd, const char *control, json_t *req)
 {
-    struct json_obj o;
-    char *reply = request(cmd, control_path(control), req);
-    int rc;
+    json_t *o = ask(cmd, control, req);
 
-    if (!reply) {
+    if (!o) {
         return EXIT_INVALID;
     }
-    rc = check(cmd, reply, &o);
-    if (rc == 0 && json_str(&o, "message")) {
-        printf("xmig %s: %s\n", cmd, json_str(&o, "message"));
+    if (cj_str(o, "message")) {
+        printf("xmig %s: %s\n", cmd, cj_str(o, "message"));
     }
-    free(reply);
-    return rc == 0 ? 0 : EXIT_INVALID;
+    json_decref(o);
+    return 0;
 }
 
 /* destroy NAME / cancel ID: one request, ok or not. */
@@ -290,10 +297,8 @@ static int simple(int argc, char **argv, const char *cmd, const char *op,
     static const struct option opts[] = { COMMON_OPTIONS,
                                           { NULL, 0, NULL, 0 } };
     struct common c = { NULL, 0 };
-    char req[512], arg[200];
-    struct json_obj o;
-    char *reply;
-    int opt, rc;
+    unsigned long id = 0;
+    int opt;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -307,20 +312,14 @@ static int simple(int argc, char **argv, const char *cmd, const char *op,
                 numeric ? "ID" : "NAME");
         return EXIT_USAGE;
     }
-    if (numeric) {
-        snprintf(arg, sizeof(arg), "%d", atoi(argv[optind]));
-    } else {
-        json_quote(arg, sizeof(arg), argv[optind]);
+    if (numeric && number_opt(cmd, "migration", argv[optind], 0, 0x7fffffff,
+                              "", &id) < 0) {
+        return EXIT_USAGE;
     }
-    snprintf(req, sizeof(req), "{\"op\": \"%s\", \"%s\": %s}", op, field,
-             arg);
-    reply = request(cmd, control_path(c.control), req);
-    if (!reply) {
-        return EXIT_INVALID;
-    }
-    rc = check(cmd, reply, &o);
-    free(reply);
-    return rc == 0 ? 0 : EXIT_INVALID;
+    return ctl_simple_request(
+        cmd, c.control,
+        numeric ? json_pack("{s:s, s:I}", "op", op, field, (json_int_t)id)
+                : json_pack("{s:s, s:s}", "op", op, field, argv[optind]));
 }
 
 int destroy_main(int argc, char **argv)
@@ -333,18 +332,18 @@ int cancel_main(int argc, char **argv)
     return simple(argc, argv, "cancel", "cancel", "migration", 1);
 }
 
-static void print_status(const struct json_obj *o, void *u)
+static void print_status(json_t *o)
 {
-    (void)u;
+    const char *err = cj_str(o, "error");
+
     printf("%4.0f  %-16s -> %-22s %-9s round %.0f%s  %.0f MiB/s  dirty "
            "%.0f pages/s  throttle %.0f%%  %.1f s%s%s\n",
-           json_num(o, "migration", 0), json_str(o, "guest"),
-           json_str(o, "destination"), json_str(o, "state"),
-           json_num(o, "round", 0), json_bool(o, "final", 0) ? " (paused)" : "",
-           json_num(o, "transfer_mib_s", 0), json_num(o, "dirty_pages_s", 0),
-           json_num(o, "throttle", 0), json_num(o, "elapsed_s", 0),
-           json_str(o, "error") && json_str(o, "error")[0] ? ": " : "",
-           json_str(o, "error") ? json_str(o, "error") : "");
+           cj_num(o, "migration", 0), str_or(o, "guest"),
+           str_or(o, "destination"), str_or(o, "state"), cj_num(o, "round", 0),
+           cj_bool(o, "final", 0) ? " (paused)" : "",
+           cj_num(o, "transfer_mib_s", 0), cj_num(o, "dirty_pages_s", 0),
+           cj_num(o, "throttle", 0), cj_num(o, "elapsed_s", 0),
+           err && err[0] ? ": " : "", err ? err : "");
 }
 
 int status_main(int argc, char **argv)
@@ -352,10 +351,10 @@ int status_main(int argc, char **argv)
     static const struct option opts[] = { COMMON_OPTIONS,
                                           { NULL, 0, NULL, 0 } };
     struct common c = { NULL, 0 };
-    char req[128];
-    struct json_obj o;
-    char *reply;
-    int opt, rc;
+    unsigned long id = 0;
+    json_t *o, *req, *m;
+    size_t i;
+    int opt;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -365,108 +364,95 @@ int status_main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        snprintf(req, sizeof(req), "{\"op\": \"status\", \"migration\": %d}",
-                 atoi(argv[optind]));
-    } else {
-        snprintf(req, sizeof(req), "{\"op\": \"status\"}");
+    if (optind < argc && number_opt("status", "migration", argv[optind], 0,
+                                    0x7fffffff, "", &id) < 0) {
+        return EXIT_USAGE;
     }
-    reply = request("status", control_path(c.control), req);
-    if (!reply) {
+    req = optind < argc ? json_pack("{s:s, s:I}", "op", "status", "migration",
+                                    (json_int_t)id)
+                        : json_pack("{s:s}", "op", "status");
+    o = ask("status", c.control, req);
+    if (!o) {
         return EXIT_INVALID;
     }
-    rc = check("status", reply, &o);
-    if (rc == 0 && c.json) {
-        printf("%s\n", reply);
-    } else if (rc == 0) {
-        const char *p = strstr(reply, "\"status\": {");
-        if (p) {
-            struct json_obj one;
-            char err[64];
-            const char *start = strchr(p, '{');
-            if (json_flat_parse(start, strlen(start) - 1, &one, err,
-                                sizeof(err)) == 0) {
-                print_status(&one, NULL);
-            }
-        } else {
-            ctl_each(reply, "migrations", print_status, NULL);
+    if (c.json) {
+        print_json(o);
+    } else if (json_object_get(o, "status")) {
+        print_status(json_object_get(o, "status"));
+    } else {
+        json_array_foreach(json_object_get(o, "migrations"), i, m) {
+            print_status(m);
         }
     }
-    free(reply);
-    return rc == 0 ? 0 : EXIT_INVALID;
+    json_decref(o);
+    return 0;
 }
 
 /* xmig migrate DOM HOST:PORT for a guest the daemon keeps: ask, then
- * follow its progress until it ends. */
+ * follow its progress until it ends.  params holds the request's other
+ * members (consumed). */
 int migrate_via_daemon(const char *control, const char *guest,
-                       const char *dest, const char *extra, int json)
+                       const char *dest, json_t *params, int json)
 {
-    char req[2048], g[200], d[600];
-    struct json_obj o;
-    char *reply;
+    json_t *o, *req = params;
     int id, tty = isatty(STDERR_FILENO);
 
-    json_quote(g, sizeof(g), guest);
-    json_quote(d, sizeof(d), dest);
-    snprintf(req, sizeof(req),
-             "{\"op\": \"migrate\", \"guest\": %s, \"destination\": %s%s}", g,
-             d, extra);
-    reply = request("migrate", control_path(control), req);
-    if (!reply || check("migrate", reply, &o) < 0) {
-        free(reply);
+    if (!req || json_object_set_new(req, "op", json_string("migrate")) < 0 ||
+        json_object_set_new(req, "guest", json_string(guest)) < 0 ||
+        json_object_set_new(req, "destination", json_string(dest)) < 0) {
+        json_decref(req);
+        fprintf(stderr, "xmig migrate: the request cannot be made\n");
         return EXIT_INVALID;
     }
-    id = (int)json_num(&o, "migration", -1);
-    free(reply);
+    o = ask("migrate", control, req);
+    if (!o) {
+        return EXIT_INVALID;
+    }
+    id = (int)cj_uint(o, "migration", 0);
+    json_decref(o);
     for (;;) {
         struct timespec ts = { 0, 200000000 };
-        struct json_obj s;
-        const char *state, *p;
-        char err[64];
+        const char *state;
+        json_t *s;
 
-        snprintf(req, sizeof(req), "{\"op\": \"status\", \"migration\": %d}",
-                 id);
-        reply = request("migrate", control_path(control), req);
-        if (!reply || check("migrate", reply, &o) < 0 ||
-            !(p = strstr(reply, "\"status\": {")) ||
-            json_flat_parse(strchr(p, '{'), strlen(strchr(p, '{')) - 1, &s,
-                            err, sizeof(err)) < 0) {
-            free(reply);
+        o = ask("migrate", control,
+                json_pack("{s:s, s:i}", "op", "status", "migration", id));
+        s = json_object_get(o, "status");
+        if (!json_is_object(s)) {
+            json_decref(o);
             return EXIT_INVALID;
         }
-        state = json_str(&s, "state");
-        if (!json && state && strcmp(state, "running") == 0 &&
-            json_num(&s, "round", 0) >= 1) {
+        state = str_or(s, "state");
+        if (!json && strcmp(state, "running") == 0 &&
+            cj_num(s, "round", 0) >= 1) {
             fprintf(stderr, "%sxmig migrate: %s round %.0f%s, %.0f MiB/s, "
                             "dirty %.0f pages/s, throttle %.0f%%, %.1f s%s",
-                    tty ? "\r\033[K" : "", guest, json_num(&s, "round", 0),
-                    json_bool(&s, "final", 0) ? " (paused)" : "",
-                    json_num(&s, "transfer_mib_s", 0),
-                    json_num(&s, "dirty_pages_s", 0),
-                    json_num(&s, "throttle", 0), json_num(&s, "elapsed_s", 0),
-                    tty ? "" : "\n");
+                    tty ? "\r\033[K" : "", guest, cj_num(s, "round", 0),
+                    cj_bool(s, "final", 0) ? " (paused)" : "",
+                    cj_num(s, "transfer_mib_s", 0),
+                    cj_num(s, "dirty_pages_s", 0), cj_num(s, "throttle", 0),
+                    cj_num(s, "elapsed_s", 0), tty ? "" : "\n");
         }
-        if (state && strcmp(state, "queued") != 0 &&
-            strcmp(state, "running") != 0) {
+        if (strcmp(state, "queued") != 0 && strcmp(state, "running") != 0) {
             int ok = strcmp(state, "done") == 0;
-            const char *stats = strstr(reply, "\"stats\": ");
+            json_t *stats = json_object_get(s, "stats");
             if (tty && !json) {
                 fprintf(stderr, "\n");
             }
-            if (json && stats) {
-                printf("%.*s\n", (int)strlen(stats + 9) - 2, stats + 9);
+            if (json && json_is_object(stats)) {
+                print_json(stats);
             } else if (ok) {
                 printf("xmig migrate: %s moved to %s (migration %d); xmig "
                        "status %d shows the statistics\n",
                        guest, dest, id, id);
             } else {
                 fprintf(stderr, "xmig migrate: %s %s: %s\n", guest, state,
-                        json_str(&s, "error") ? json_str(&s, "error") : "");
+                        str_or(s, "error"));
             }
-            free(reply);
+            json_decref(o);
             return ok ? 0 : EXIT_INVALID;
         }
-        free(reply);
+        json_decref(o);
         nanosleep(&ts, NULL);
     }
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "xmigd/cli.h"
+#include "xmigd/ctl_json.h"
 #include "xmigd/tls_opts.h"
 
 struct report {
@@ -307,19 +308,18 @@ int migrate_main(int argc, char **argv)
     if (!xen && strcmp(argv[optind], "sim") != 0) {
         /* A guest xmigd keeps: the daemon migrates it, with its own TLS
          * identity; we ask and follow. */
-        char extra[512];
-        snprintf(extra, sizeof(extra),
-                 ", \"downtime_ms\": %u, \"bandwidth_mib\": %llu, "
-                 "\"max_iters\": %u, \"auto_converge\": %s, "
-                 "\"transparent\": %s, \"verify\": %s%s%s%s",
-                 p.downtime_ms, (unsigned long long)(p.bandwidth >> 20),
-                 p.max_iters, p.auto_converge ? "true" : "false",
-                 p.transparent ? "true" : "false",
-                 p.verify ? "true" : "false", tls_mode ? ", \"tls\": \"" : "",
-                 tls_mode ? tls_mode : "", tls_mode ? "\"" : "");
+        json_t *params = json_pack(
+            "{s:I, s:I, s:I, s:b, s:b, s:b}", "downtime_ms",
+            (json_int_t)p.downtime_ms, "bandwidth_mib",
+            (json_int_t)(p.bandwidth >> 20), "max_iters",
+            (json_int_t)p.max_iters, "auto_converge", p.auto_converge,
+            "transparent", p.transparent, "verify", p.verify);
+        if (params && tls_mode) {
+            json_object_set_new(params, "tls", json_string(tls_mode));
+        }
         xmig_tls_config_free(tls);
         return migrate_via_daemon(control, argv[optind], argv[optind + 1],
-                                  extra, rep.json);
+                                  params, rep.json);
     }
     if (cert && xmig_tls_config_set_identity(tls, cert, key) < 0) {
         fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());

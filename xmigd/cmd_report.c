@@ -4,6 +4,7 @@
  * pages dirty at the start of each round beside pages sent in it, and the
  * vCPU throttle as a line, with the totals as a caption.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 
 #include "xmigd/atomic_file.h"
 #include "xmigd/cli.h"
-#include "xmigd/json_flat.h"
+#include "xmigd/ctl_json.h"
 
 #define MAX_ROUNDS 64
 #define W 760
@@ -31,48 +32,31 @@ struct rounds {
     int n;
 };
 
-static void add_round(const struct json_obj *o, void *u)
+static void add_round(json_t *o, struct rounds *rs)
 {
-    struct rounds *rs = u;
-
-    if (rs->n < MAX_ROUNDS) {
+    if (rs->n < MAX_ROUNDS && json_is_object(o)) {
         struct round *r = &rs->r[rs->n++];
-        r->dirty = json_num(o, "dirty_pages", 0);
-        r->sent = json_num(o, "pages_sent", 0);
-        r->zero = json_num(o, "zero_pages", 0);
-        r->throttle = json_num(o, "throttle", 0);
-        r->mibs = json_num(o, "transfer_mib_s", 0);
-        r->final = json_bool(o, "final", 0);
+        r->dirty = cj_num(o, "dirty_pages", 0);
+        r->sent = cj_num(o, "pages_sent", 0);
+        r->zero = cj_num(o, "zero_pages", 0);
+        r->throttle = cj_num(o, "throttle", 0);
+        r->mibs = cj_num(o, "transfer_mib_s", 0);
+        r->final = cj_bool(o, "final", 0);
     }
 }
 
-/* The statistics object: the text itself, or the "stats" member of a
- * status reply; *len gets the length of just that object. */
-static const char *stats_of(const char *text, size_t *len)
+/* The statistics object: the document itself (xmig migrate --json), or
+ * the "stats" member of a status reply (xmig status --json ID). */
+static json_t *stats_of(json_t *doc)
 {
-    const char *p = strstr(text, "\"stats\": {"), *q;
-    int depth = 0, in_string = 0;
+    json_t *status = json_object_get(doc, "status");
+    json_t *st = json_object_get(json_is_object(status) ? status : doc,
+                                 "stats");
 
-    p = p ? strchr(p, '{') : text;
-    for (q = p; *q; q++) {
-        if (in_string) {
-            q += *q == '\\' && q[1];
-            in_string = *q != '"';
-        } else if (*q == '"') {
-            in_string = 1;
-        } else if (*q == '{' || *q == '[') {
-            depth++;
-        } else if ((*q == '}' || *q == ']') && --depth == 0) {
-            q++;
-            break;
-        }
-    }
-    *len = (size_t)(q - p);
-    return p;
+    return json_is_object(st) ? st : doc;
 }
 
-static int write_svg(FILE *f, const struct rounds *rs,
-                     const struct json_obj *st)
+static int write_svg(FILE *f, const struct rounds *rs, json_t *st)
 {
     double max = 1;
     double plot_w = W - LEFT - RIGHT, plot_h = H - TOP - BOTTOM;
@@ -91,10 +75,10 @@ static int write_svg(FILE *f, const struct rounds *rs,
     fprintf(f, "<text x=\"%d\" y=\"22\" font-size=\"13\">xmig live "
                "migration: %.0f rounds, %.2f s, downtime %.1f ms, %.0f MiB/s, "
                "TLS %s%s</text>\n",
-            LEFT, json_num(st, "iterations", rs->n), json_num(st, "total_s", 0),
-            json_num(st, "downtime_ms", 0), json_num(st, "throughput_mib_s", 0),
-            json_str(st, "tls_mode") ? json_str(st, "tls_mode") : "?",
-            json_bool(st, "verified", 0) ? ", verified" : "");
+            LEFT, cj_num(st, "iterations", rs->n), cj_num(st, "total_s", 0),
+            cj_num(st, "downtime_ms", 0), cj_num(st, "throughput_mib_s", 0),
+            cj_str(st, "tls_mode") ? cj_str(st, "tls_mode") : "?",
+            cj_bool(st, "verified", 0) ? ", verified" : "");
     /* axes and scale */
     fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
                "stroke=\"black\"/>\n",
@@ -157,12 +141,13 @@ int report_main(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *outpath = NULL, *stats;
+    const char *outpath = NULL;
     char *text = NULL, err[256];
+    json_t *doc, *st, *round;
+    size_t i;
     struct rounds rs = { .n = 0 };
-    struct json_obj st;
     struct atomic_file af = { .fd = -1 };
-    size_t len = 0, cap = 0, slen;
+    size_t len = 0, cap = 0;
     FILE *in;
     int opt, rc;
 
@@ -182,7 +167,8 @@ int report_main(int argc, char **argv)
     }
     in = strcmp(argv[optind], "-") == 0 ? stdin : fopen(argv[optind], "r");
     if (!in) {
-        fprintf(stderr, "xmig report: cannot open %s\n", argv[optind]);
+        fprintf(stderr, "xmig report: cannot open %s: %s\n", argv[optind],
+                strerror(errno));
         return EXIT_USAGE;
     }
     for (;;) {
@@ -201,39 +187,38 @@ int report_main(int argc, char **argv)
         }
         len += n;
     }
+    if (in != stdin) {
+        fclose(in);
+    }
     text[len] = '\0';
     while (len && (text[len - 1] == '\n' || text[len - 1] == ' ')) {
         text[--len] = '\0';
     }
-    stats = stats_of(text, &slen);
-    if (json_flat_parse(text, len, &st, err, sizeof(err)) < 0 ||
-        json_flat_parse(stats, slen, &st, err, sizeof(err)) < 0) {
+    doc = cj_parse(text, len, err, sizeof(err));
+    free(text);
+    if (!doc) {
         fprintf(stderr, "xmig report: %s: %s\n", argv[optind], err);
-        free(text);
         return EXIT_INVALID;
     }
-    {
-        /* "rounds" lives inside the stats object; hand each() only that. */
-        const char *rp = strstr(stats, "\"rounds\": [");
-        if (rp) {
-            ctl_each(rp, "rounds", add_round, &rs);
-        }
+    st = stats_of(doc);
+    json_array_foreach(json_object_get(st, "rounds"), i, round) {
+        add_round(round, &rs);
     }
     if (rs.n == 0) {
         fprintf(stderr, "xmig report: %s holds no rounds (migration "
                         "statistics expected)\n",
                 argv[optind]);
-        free(text);
+        json_decref(doc);
         return EXIT_INVALID;
     }
     if (!outpath) {
-        rc = write_svg(stdout, &rs, &st);
+        rc = write_svg(stdout, &rs, st);
     } else {
         /* Draw into memory, then into a file that appears only whole. */
         char *svg = NULL;
         size_t svg_len = 0;
         FILE *mem = open_memstream(&svg, &svg_len);
-        rc = mem ? write_svg(mem, &rs, &st) : -1;
+        rc = mem ? write_svg(mem, &rs, st) : -1;
         if (mem && fclose(mem) != 0) {
             rc = -1;
         }
@@ -250,6 +235,6 @@ int report_main(int argc, char **argv)
             fprintf(stderr, "xmig report: cannot write %s\n", outpath);
         }
     }
-    free(text);
+    json_decref(doc);
     return rc < 0 ? EXIT_INVALID : 0;
 }

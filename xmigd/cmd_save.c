@@ -15,7 +15,7 @@
 
 #include "xmigd/atomic_file.h"
 #include "xmigd/cli.h"
-#include "xmigd/json_flat.h"
+#include "xmigd/ctl_json.h"
 
 int save_to_file(struct xmig_guest *g, const char *path,
                  struct xmig_migrate_stats *st)
@@ -125,7 +125,7 @@ int save_main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     const char *control = NULL;
-    char abs[PATH_MAX], req[2 * PATH_MAX + 512], g[200], q[PATH_MAX + 64];
+    char abs[PATH_MAX];
     int opt, keep = 0, transparent = 0;
 
     optind = 1;
@@ -192,12 +192,10 @@ int save_main(int argc, char **argv)
         strcat(abs, "/");
         strcat(abs, argv[optind + 1]);
     }
-    json_quote(g, sizeof(g), argv[optind]);
-    json_quote(q, sizeof(q), abs);
-    snprintf(req, sizeof(req),
-             "{\"op\": \"save\", \"guest\": %s, \"path\": %s, \"keep\": %s}",
-             g, q, keep ? "true" : "false");
-    return ctl_simple_request("save", control, req);
+    return ctl_simple_request("save", control,
+                              json_pack("{s:s, s:s, s:s, s:b}", "op", "save",
+                                        "guest", argv[optind], "path", abs,
+                                        "keep", keep));
 }
 
 /* xmig restore --xen FILE: into a domain libxl builds from the file's
@@ -247,7 +245,7 @@ int restore_main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     const char *control = NULL, *name = NULL;
-    char abs[PATH_MAX], req[2 * PATH_MAX + 512], q[PATH_MAX + 64], n[200];
+    char abs[PATH_MAX];
     double run = 1.0;
     unsigned long domid = 0;
     int opt, here = 0, xen = 0;
@@ -333,10 +331,10 @@ int restore_main(int argc, char **argv)
                 strerror(errno));
         return EXIT_USAGE;
     }
-    json_quote(q, sizeof(q), abs);
-    json_quote(n, sizeof(n), name ? name : "");
-    snprintf(req, sizeof(req), "{\"op\": \"restore\", \"path\": %s, "
-                               "\"name\": %s}",
-             q, n);
-    return ctl_simple_request("restore", control, req);
+    return ctl_simple_request("restore", control,
+                              name ? json_pack("{s:s, s:s, s:s}", "op",
+                                               "restore", "path", abs,
+                                               "name", name)
+                                   : json_pack("{s:s, s:s}", "op", "restore",
+                                               "path", abs));
 }

@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,81 +13,52 @@
 #include <unistd.h>
 
 #include "xmigd/cli.h"
+#include "xmigd/ctl_json.h"
+#include "xmigd/ctl_requests.h"
 #include "xmigd/daemon.h"
-#include "xmigd/json_flat.h"
 
 #define LINE_MAX_LEN 8192
-#define REPLY_MAX (256u << 10)
 
-struct reply {
-    char *buf;
-    size_t len;
-};
-
-__attribute__((format(printf, 2, 3))) static void out(struct reply *r,
-                                                      const char *fmt, ...)
+static json_t *fail(const char *msg)
 {
-    va_list ap;
-    int n;
-
-    if (r->len >= REPLY_MAX) {
-        return;
-    }
-    va_start(ap, fmt);
-    n = vsnprintf(r->buf + r->len, REPLY_MAX - r->len, fmt, ap);
-    va_end(ap);
-    r->len += n > 0 ? (size_t)n : 0;
-    if (r->len > REPLY_MAX) {
-        r->len = REPLY_MAX;
-    }
+    return json_pack("{s:b, s:o}", "ok", 0, "error", cj_text(msg));
 }
 
-static void fail(struct reply *r, const char *msg)
+static json_t *ok(void)
 {
-    char q[1100];
-
-    json_quote(q, sizeof(q), msg);
-    r->len = 0;
-    out(r, "{\"ok\": false, \"error\": %s}", q);
+    return json_pack("{s:b}", "ok", 1);
 }
 
-static void op_create(struct daemon *d, const struct json_obj *o,
-                      struct reply *r)
+static json_t *op_create(struct daemon *d, json_t *o)
 {
-    const char *name = json_str(o, "name"), *wl = json_str(o, "workload");
+    const char *name = cj_str(o, "name"), *wl = cj_str(o, "workload");
     struct xmig_sim_config c = { 0 };
     struct xmig_guest *g;
     struct d_guest *dg;
-    char q[200];
 
-    c.memory_bytes = (uint64_t)json_num(o, "memory_mib", 512) << 20;
-    c.vcpus = (uint32_t)json_num(o, "vcpus", 2);
-    c.dirty_rate = (uint64_t)json_num(o, "rate", 0);
-    c.domid = (uint16_t)json_num(o, "domid", 11);
-    c.seed = (uint32_t)json_num(o, "seed", 1);
-    c.fill_percent = (unsigned)json_num(o, "fill", 50);
+    c.memory_bytes = cj_uint(o, "memory_mib", 512) << 20;
+    c.vcpus = (uint32_t)cj_uint(o, "vcpus", 2);
+    c.dirty_rate = cj_uint(o, "rate", 0);
+    c.domid = (uint16_t)cj_uint(o, "domid", 11);
+    c.seed = (uint32_t)cj_uint(o, "seed", 1);
+    c.fill_percent = (unsigned)cj_uint(o, "fill", 50);
     c.workload = XMIG_SIM_MIXED;
-    if (!name || !name[0] || strlen(name) >= 64 ||
-        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                      "0123456789-_.") != strlen(name)) {
-        fail(r, "create needs a name of letters, digits, '-', '_', '.'");
-        return;
+        return fail("create needs a name of letters, digits, '-', '_', '.'");
     }
     if (wl && xmig_sim_workload_parse(wl, &c.workload) < 0) {
-        fail(r, xmig_error_message());
-        return;
+        return fail(xmig_error_message());
     }
     pthread_mutex_lock(&d->lock);
     if (d_guest_find(d, name)) {
         pthread_mutex_unlock(&d->lock);
-        fail(r, "a guest of that name exists");
-        return;
+        return fail("a guest of that name exists");
     }
     pthread_mutex_unlock(&d->lock);
     g = xmig_sim_guest_create(&c);
     if (!g) {
-        fail(r, xmig_error_message());
-        return;
+        return fail(xmig_error_message());
     }
     pthread_mutex_lock(&d->lock);
     dg = d_guest_find(d, name) ? NULL : d_guest_add(d, name, g);
@@ -102,123 +72,114 @@ static void op_create(struct daemon *d, const struct json_obj *o,
     pthread_mutex_unlock(&d->lock);
     if (!dg) {
         xmig_guest_destroy(g);
-        fail(r, "the guest table is full");
-        return;
+        return fail("the guest table is full");
     }
-    json_quote(q, sizeof(q), name);
     d_log(d, 0, "created sim guest %s (%llu MiB, %u vCPUs, %s)", name,
           (unsigned long long)(c.memory_bytes >> 20), c.vcpus,
           xmig_sim_workload_name(c.workload));
-    out(r, "{\"ok\": true, \"guest\": %s}", q);
+    return json_pack("{s:b, s:s}", "ok", 1, "guest", name);
 }
 
-static void op_list(struct daemon *d, struct reply *r)
+static json_t *op_list(struct daemon *d)
 {
-    int first = 1;
+    json_t *guests = json_array();
 
-    out(r, "{\"ok\": true, \"guests\": [");
     pthread_mutex_lock(&d->lock);
-    for (int i = 0; i < D_MAX_GUESTS; i++) {
+    for (int i = 0; guests && i < D_MAX_GUESTS; i++) {
         struct d_guest *g = &d->guests[i];
-        char q[200];
         if (g->state == G_FREE) {
             continue;
         }
-        json_quote(q, sizeof(q), g->name);
-        out(r, "%s{\"name\": %s, \"state\": \"%s\", \"memory_mib\": %llu, "
-               "\"origin\": \"%s\", \"%s\": %llu}",
-            first ? "" : ", ", q,
-            g->state == G_MIGRATING ? "migrating" : "running",
-            g->memory_mib, g->origin, g->xen ? "domid" : "heartbeat",
-            g->xen ? (unsigned long long)xmig_xen_guest_domid(g->g)
-                   : (unsigned long long)xmig_sim_heartbeat(g->g));
-        first = 0;
+        json_array_append_new(
+            guests,
+            json_pack("{s:s, s:s, s:I, s:s, s:I}", "name", g->name, "state",
+                      g->state == G_MIGRATING ? "migrating" : "running",
+                      "memory_mib", (json_int_t)g->memory_mib, "origin",
+                      g->origin, g->xen ? "domid" : "heartbeat",
+                      g->xen ? (json_int_t)xmig_xen_guest_domid(g->g)
+                             : (json_int_t)xmig_sim_heartbeat(g->g)));
     }
     pthread_mutex_unlock(&d->lock);
-    out(r, "]}");
+    return json_pack("{s:b, s:o}", "ok", 1, "guests", guests);
 }
 
-static void op_destroy(struct daemon *d, const struct json_obj *o,
-                       struct reply *r)
+static json_t *op_destroy(struct daemon *d, json_t *o)
 {
-    const char *name = json_str(o, "guest");
+    const char *name = cj_str(o, "guest");
     struct d_guest *g;
+    char why[600];
 
     pthread_mutex_lock(&d->lock);
-    g = name ? d_guest_find(d, name) : NULL;
+    g = d_guest_find(d, name);
     if (!g || g->state != G_RUNNING) {
         pthread_mutex_unlock(&d->lock);
-        fail(r, g ? "the guest is migrating: cancel first"
-                  : "no such guest");
-        return;
+        snprintf(why, sizeof(why), g ? "%s is migrating: cancel first"
+                                     : "no such guest: %s", name);
+        return fail(why);
     }
     /* A domain is destroyed as xl destroy does (libxl). */
     if (g->xen && xmig_xen_guest_destroy_domain(g->g) < 0) {
-        char why[512];
         snprintf(why, sizeof(why), "%s", xmig_error_message());
         g->state = G_FREE;   /* the handle is gone either way */
         pthread_mutex_unlock(&d->lock);
-        fail(r, why);
-        return;
+        return fail(why);
     }
     if (!g->xen) {
         xmig_guest_destroy(g->g);
     }
     g->state = G_FREE;
     pthread_mutex_unlock(&d->lock);
-    out(r, "{\"ok\": true}");
+    return ok();
 }
 
-static void op_migrate(struct daemon *d, const struct json_obj *o,
-                       struct reply *r)
+static json_t *op_migrate(struct daemon *d, json_t *o)
 {
     struct xmig_migrate_params p;
-    const char *guest = json_str(o, "guest"), *dest = json_str(o,
-                                                                "destination");
+    const char *guest = cj_str(o, "guest"), *dest = cj_str(o, "destination");
+    const char *tls = cj_str(o, "tls");
+    enum xmig_tls_mode mode;
     char err[256];
     int id;
 
+    /* The TLS mode is checked here, so that the answer says it. */
+    if (tls && xmig_tls_mode_parse(tls, &mode) < 0) {
+        return fail(xmig_error_message());
+    }
     xmig_migrate_params_init(&p);
-    p.downtime_ms = (uint32_t)json_num(o, "downtime_ms", p.downtime_ms);
+    p.downtime_ms = (uint32_t)cj_uint(o, "downtime_ms", p.downtime_ms);
     p.initial_downtime_ms = p.downtime_ms < 30 ? p.downtime_ms : 30;
-    p.bandwidth = (uint64_t)json_num(o, "bandwidth_mib", 0) << 20;
-    p.max_iters = (uint32_t)json_num(o, "max_iters", p.max_iters);
-    p.auto_converge = json_bool(o, "auto_converge", 1);
-    p.transparent = json_bool(o, "transparent", 0);
-    p.verify = json_bool(o, "verify", 0);
+    p.bandwidth = cj_uint(o, "bandwidth_mib", 0) << 20;
+    p.max_iters = (uint32_t)cj_uint(o, "max_iters", p.max_iters);
+    p.auto_converge = cj_bool(o, "auto_converge", 1);
+    p.transparent = cj_bool(o, "transparent", 0);
+    p.verify = cj_bool(o, "verify", 0);
     p.name = guest;
-    if (!guest || !dest || p.downtime_ms == 0 || p.max_iters == 0) {
-        fail(r, "migrate needs guest and destination (HOST:PORT)");
-        return;
-    }
-    id = d_migrate_start(d, guest, dest, &p, json_str(o, "tls"), err,
-                         sizeof(err));
+    id = d_migrate_start(d, guest, dest, &p, tls, err, sizeof(err));
     if (id < 0) {
-        fail(r, err);
-        return;
+        return fail(err);
     }
-    out(r, "{\"ok\": true, \"migration\": %d}", id);
+    return json_pack("{s:b, s:i}", "ok", 1, "migration", id);
 }
 
-static void op_save(struct daemon *d, const struct json_obj *o,
-                    struct reply *r)
+static json_t *op_save(struct daemon *d, json_t *o)
 {
-    const char *name = json_str(o, "guest"), *path = json_str(o, "path");
-    int keep = json_bool(o, "keep", 0), rc;
+    const char *name = cj_str(o, "guest"), *path = cj_str(o, "path");
+    int keep = cj_bool(o, "keep", 0), rc;
     struct xmig_migrate_stats st;
     struct d_guest *g;
     char msg[600];
 
-    if (!name || !path || path[0] != '/') {
-        fail(r, "save needs guest and an absolute path");
-        return;
+    if (path[0] != '/') {
+        return fail("save needs an absolute path");
     }
     pthread_mutex_lock(&d->lock);
     g = d_guest_find_xen(d, name, msg, sizeof(msg));
     if (!g || g->state != G_RUNNING) {
         pthread_mutex_unlock(&d->lock);
-        fail(r, g ? "the guest is migrating" : msg);
-        return;
+        if (g) {
+            snprintf(msg, sizeof(msg), "%s is migrating", name);
+        }
+        return fail(msg);
     }
     g->state = G_MIGRATING;
     pthread_mutex_unlock(&d->lock);
@@ -229,8 +190,7 @@ static void op_save(struct daemon *d, const struct json_obj *o,
         pthread_mutex_unlock(&d->lock);
         snprintf(msg, sizeof(msg), "save failed, %s runs on: %s", name,
                  xmig_error_message());
-        fail(r, msg);
-        return;
+        return fail(msg);
     }
     if (keep) {
         (void)xmig_guest_unpause(g->g);
@@ -250,36 +210,29 @@ static void op_save(struct daemon *d, const struct json_obj *o,
           (double)st.bytes / 1048576.0, keep ? ", still running" : "");
     snprintf(msg, sizeof(msg), "saved %s to %s (%.1f MiB)%s", name, path,
              (double)st.bytes / 1048576.0, keep ? "; it runs on" : "");
-    {
-        char q[800];
-        json_quote(q, sizeof(q), msg);
-        out(r, "{\"ok\": true, \"message\": %s}", q);
-    }
+    return json_pack("{s:b, s:o}", "ok", 1, "message", cj_text(msg));
 }
 
-static void op_restore(struct daemon *d, const struct json_obj *o,
-                       struct reply *r)
+static json_t *op_restore(struct daemon *d, json_t *o)
 {
-    const char *path = json_str(o, "path"), *want = json_str(o, "name");
+    const char *path = cj_str(o, "path"), *want = cj_str(o, "name");
     struct xmig_receive_params rp = { d->cfg.max_memory_mib << 20, 0, NULL,
                                       NULL };
     struct xmig_migrate_stats st;
     struct xmig_transport *t;
     struct xmig_guest *g;
     struct d_guest *dg;
-    char name[64], msg[600], q[800];
+    char name[64], msg[600];
     int fd;
 
-    if (!path || path[0] != '/') {
-        fail(r, "restore needs an absolute path");
-        return;
+    if (path[0] != '/') {
+        return fail("restore needs an absolute path");
     }
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(msg, sizeof(msg), "cannot open %s: %s", path,
                  strerror(errno));
-        fail(r, msg);
-        return;
+        return fail(msg);
     }
     t = xmig_transport_fd(fd, 1);
     g = t ? xmig_guest_restore(t, &rp, &st) : NULL;
@@ -287,8 +240,7 @@ static void op_restore(struct daemon *d, const struct json_obj *o,
     if (!g) {
         snprintf(msg, sizeof(msg), "%s: %s; nothing was kept", path,
                  xmig_error_message());
-        fail(r, msg);
-        return;
+        return fail(msg);
     }
     snprintf(name, sizeof(name), "%s",
              want && want[0] ? want
@@ -302,14 +254,14 @@ static void op_restore(struct daemon *d, const struct json_obj *o,
     pthread_mutex_unlock(&d->lock);
     if (!dg) {
         xmig_guest_destroy(g);
-        fail(r, "a guest of that name exists (restore --name NAME)");
-        return;
+        snprintf(msg, sizeof(msg), "a guest named %s exists (restore --name "
+                 "NAME)", name);
+        return fail(msg);
     }
     snprintf(msg, sizeof(msg), "restored %s from %s", name, path);
     d_log(d, 0, "%s", msg);
-    json_quote(q, sizeof(q), msg);
-    out(r, "{\"ok\": true, \"guest\": \"%s\", \"message\": %s}", name,
-        q);
+    return json_pack("{s:b, s:s, s:o}", "ok", 1, "guest", name, "message",
+                     cj_text(msg));
 }
 
 static const char *mig_state(enum d_mig_state s)
@@ -319,62 +271,71 @@ static const char *mig_state(enum d_mig_state s)
     return names[s];
 }
 
-static void one_status(struct d_migration *m, struct reply *r)
+/* The library's statistics (xmig_migrate_stats_json) as a tree. */
+static json_t *stats_tree(const struct xmig_migrate_stats *st)
 {
-    char q[1100], stats[16384] = "null";
-    const struct xmig_iteration_stats *l = &m->last;
+    char *buf = malloc(65536);
+    json_t *v = NULL;
 
-    json_quote(q, sizeof(q), m->error);
-    if (m->state >= M_DONE) {
-        (void)xmig_migrate_stats_json(&m->stats, stats, sizeof(stats));
+    if (buf && xmig_migrate_stats_json(st, buf, 65536) == 0) {
+        v = json_loads(buf, 0, NULL);
     }
-    out(r, "{\"migration\": %d, \"guest\": \"%s\", \"destination\": \"%s\", "
-           "\"state\": \"%s\", \"round\": %u, \"final\": %s, \"pages_sent\": "
-           "%llu, \"dirty_pages\": %llu, \"transfer_mib_s\": %.1f, "
-           "\"dirty_pages_s\": %.0f, \"throttle\": %u, \"elapsed_s\": %.2f, "
-           "\"error\": %s, \"stats\": %s}",
-        m->id, m->guest, m->destination, mig_state(m->state), l->iteration,
-        l->final ? "true" : "false", (unsigned long long)l->pages_sent,
-        (unsigned long long)l->dirty_pages, l->transfer_rate / 1048576.0,
-        l->dirty_rate, l->throttle, l->start_s + l->duration_s, q, stats);
+    free(buf);
+    return v ? v : json_null();
 }
 
-static void op_status(struct daemon *d, const struct json_obj *o,
-                      struct reply *r)
+static json_t *one_status(struct d_migration *m)
 {
-    int id = (int)json_num(o, "migration", -1), first = 1;
+    const struct xmig_iteration_stats *l = &m->last;
+
+    return json_pack(
+        "{s:i, s:s, s:s, s:s, s:i, s:b, s:I, s:I, s:f, s:f, s:i, s:f, s:o, "
+        "s:o}",
+        "migration", m->id, "guest", m->guest, "destination", m->destination,
+        "state", mig_state(m->state), "round", (int)l->iteration, "final",
+        l->final, "pages_sent", (json_int_t)l->pages_sent, "dirty_pages",
+        (json_int_t)l->dirty_pages, "transfer_mib_s",
+        l->transfer_rate / 1048576.0, "dirty_pages_s", l->dirty_rate,
+        "throttle", (int)l->throttle, "elapsed_s", l->start_s + l->duration_s,
+        "error", cj_text(m->error), "stats",
+        m->state >= M_DONE ? stats_tree(&m->stats) : json_null());
+}
+
+static json_t *op_status(struct daemon *d, json_t *o)
+{
+    int id = json_object_get(o, "migration")
+                 ? (int)cj_uint(o, "migration", 0)
+                 : -1;
+    json_t *all;
+    char why[64];
 
     pthread_mutex_lock(&d->lock);
     if (id >= 0) {
         for (int i = 0; i < D_MAX_MIGRATIONS; i++) {
             if (d->migs[i].state != M_FREE && d->migs[i].id == id) {
-                out(r, "{\"ok\": true, \"status\": ");
-                one_status(&d->migs[i], r);
-                out(r, "}");
+                json_t *one = one_status(&d->migs[i]);
                 pthread_mutex_unlock(&d->lock);
-                return;
+                return json_pack("{s:b, s:o}", "ok", 1, "status", one);
             }
         }
         pthread_mutex_unlock(&d->lock);
-        fail(r, "no such migration");
-        return;
+        snprintf(why, sizeof(why), "no such migration: %d", id);
+        return fail(why);
     }
-    out(r, "{\"ok\": true, \"migrations\": [");
-    for (int i = 0; i < D_MAX_MIGRATIONS; i++) {
+    all = json_array();
+    for (int i = 0; all && i < D_MAX_MIGRATIONS; i++) {
         if (d->migs[i].state != M_FREE) {
-            out(r, "%s", first ? "" : ", ");
-            one_status(&d->migs[i], r);
-            first = 0;
+            json_array_append_new(all, one_status(&d->migs[i]));
         }
     }
     pthread_mutex_unlock(&d->lock);
-    out(r, "]}");
+    return json_pack("{s:b, s:o}", "ok", 1, "migrations", all);
 }
 
-static void op_cancel(struct daemon *d, const struct json_obj *o,
-                      struct reply *r)
+static json_t *op_cancel(struct daemon *d, json_t *o)
 {
-    int id = (int)json_num(o, "migration", -1);
+    int id = (int)cj_uint(o, "migration", 0);
+    char why[64];
 
     pthread_mutex_lock(&d->lock);
     for (int i = 0; i < D_MAX_MIGRATIONS; i++) {
@@ -383,51 +344,82 @@ static void op_cancel(struct daemon *d, const struct json_obj *o,
             m->cancel = 1;
             pthread_cond_broadcast(&d->link_cv);
             pthread_mutex_unlock(&d->lock);
-            out(r, "{\"ok\": true}");
-            return;
+            return ok();
         }
     }
     pthread_mutex_unlock(&d->lock);
-    fail(r, "no such migration");
+    snprintf(why, sizeof(why), "no such migration: %d", id);
+    return fail(why);
 }
 
-static void handle(struct daemon *d, const char *line, size_t len,
-                   struct reply *r)
+static json_t *op_ping(struct daemon *d)
 {
-    struct json_obj o;
-    char err[256];
-    const char *op;
+    return json_pack("{s:b, s:s, s:i}", "ok", 1, "version",
+                     XMIG_VERSION_STRING, "listen_port", d->listen_port);
+}
 
-    if (json_flat_parse(line, len, &o, err, sizeof(err)) < 0) {
-        fail(r, err);
-        return;
+static json_t *handle(struct daemon *d, const char *line, size_t len)
+{
+    char err[300];
+    json_t *o, *r;
+    int op;
+
+    if (ctl_request_check(line, len, &o, &op, err, sizeof(err)) < 0) {
+        d_log(d, 1, "control request refused: %s", err);
+        return fail(err);
     }
-    op = json_str(&o, "op");
-    if (!op) {
-        fail(r, "a request needs \"op\"");
-    } else if (strcmp(op, "create") == 0) {
-        op_create(d, &o, r);
-    } else if (strcmp(op, "list") == 0) {
-        op_list(d, r);
-    } else if (strcmp(op, "destroy") == 0) {
-        op_destroy(d, &o, r);
-    } else if (strcmp(op, "migrate") == 0) {
-        op_migrate(d, &o, r);
-    } else if (strcmp(op, "status") == 0) {
-        op_status(d, &o, r);
-    } else if (strcmp(op, "cancel") == 0) {
-        op_cancel(d, &o, r);
-    } else if (strcmp(op, "save") == 0) {
-        op_save(d, &o, r);
-    } else if (strcmp(op, "restore") == 0) {
-        op_restore(d, &o, r);
-    } else if (strcmp(op, "ping") == 0) {
-        out(r, "{\"ok\": true, \"version\": \"%s\", \"listen_port\": %d}",
-            XMIG_VERSION_STRING, d->listen_port);
-    } else {
-        fail(r, "unknown op (create, list, destroy, migrate, status, cancel, "
-                "save, restore, ping)");
+    switch ((enum ctl_op)op) {
+    case OP_CREATE:
+        r = op_create(d, o);
+        break;
+    case OP_LIST:
+        r = op_list(d);
+        break;
+    case OP_DESTROY:
+        r = op_destroy(d, o);
+        break;
+    case OP_MIGRATE:
+        r = op_migrate(d, o);
+        break;
+    case OP_STATUS:
+        r = op_status(d, o);
+        break;
+    case OP_CANCEL:
+        r = op_cancel(d, o);
+        break;
+    case OP_SAVE:
+        r = op_save(d, o);
+        break;
+    case OP_RESTORE:
+        r = op_restore(d, o);
+        break;
+    case OP_PING:
+        r = op_ping(d);
+        break;
+    default:
+        r = fail("unknown op");
+        break;
     }
+    json_decref(o);
+    return r;
+}
+
+/* One reply line (with its newline), malloc'd; a fixed one when out of
+ * memory. */
+static char *reply_line(json_t *r, size_t *len)
+{
+    static const char nomem[] = "{\"ok\": false, \"error\": \"out of memory\"}";
+    char *s = r ? cj_dump(r) : NULL, *line;
+
+    json_decref(r);
+    *len = s ? strlen(s) : strlen(nomem);
+    line = malloc(*len + 2);
+    if (line) {
+        memcpy(line, s ? s : nomem, *len);
+        line[(*len)++] = '\n';
+    }
+    free(s);
+    return line;
 }
 
 struct client {
@@ -439,10 +431,9 @@ static void *client_main(void *arg)
 {
     struct client *c = arg;
     char *line = malloc(LINE_MAX_LEN);
-    struct reply r = { malloc(REPLY_MAX + 2), 0 };
     size_t have = 0;
 
-    while (line && r.buf) {
+    while (line) {
         ssize_t n = read(c->fd, line + have, LINE_MAX_LEN - have);
         char *nl;
         if (n <= 0) {
@@ -450,11 +441,11 @@ static void *client_main(void *arg)
         }
         have += (size_t)n;
         while ((nl = memchr(line, '\n', have)) != NULL) {
-            size_t len = (size_t)(nl - line);
-            r.len = 0;
-            handle(c->d, line, len, &r);
-            r.buf[r.len++] = '\n';
-            if (write(c->fd, r.buf, r.len) != (ssize_t)r.len) {
+            size_t len = (size_t)(nl - line), rlen;
+            char *reply = reply_line(handle(c->d, line, len), &rlen);
+            int sent = reply && write(c->fd, reply, rlen) == (ssize_t)rlen;
+            free(reply);
+            if (!sent) {
                 goto out;
             }
             memmove(line, nl + 1, have - len - 1);
@@ -470,7 +461,6 @@ static void *client_main(void *arg)
 out:
     close(c->fd);
     free(line);
-    free(r.buf);
     free(c);
     return NULL;
 }
