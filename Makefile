@@ -59,7 +59,7 @@ TEST_BINS := $(TEST_NAMES:%=$(O)/tests/%)
 BENCH_BINS := $(BENCH_NAMES:%=$(O)/bench/%)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(O)/fuzz/%)
 
-.PHONY: all check check-shared check-conformance check-unit check-cli check-interop check-headers \
+.PHONY: all check check-memory check-shared check-conformance check-unit check-cli check-interop check-headers \
 	check-vm check-xen check-tls check-stunnel check-daemon \
 	check-sanitizers valgrind fuzz fuzz-build bench bench-transport bench-migrate demo install \
 	uninstall clean distclean corpus
@@ -114,7 +114,7 @@ $(O)/tests/tls-pipe: $(S)/tests/tls-pipe.c libxmig.a
 	@mkdir -p $(O)/tests
 	$(CC) $(ALL_CFLAGS) -o $@ $< libxmig.a $(ALL_LDFLAGS) $(SSL_LIBS)
 
-check: check-headers check-shared check-unit check-cli check-interop \
+check: check-headers check-shared check-unit check-cli check-memory check-interop \
 	check-conformance check-tls check-stunnel check-daemon
 	@echo "make check: all suites passed"
 
@@ -123,6 +123,10 @@ check-unit: $(TEST_BINS)
 
 check-cli: xmig
 	@XMIG=./xmig $(S)/tests/cli.sh
+
+# Peak memory of verify, dump and restore on large and lying records.
+check-memory: xmig
+	@XMIG=./xmig bash $(S)/tests/memory.sh
 
 check-interop: xmig
 	@XMIG=./xmig $(S)/tests/interop-verify-stream.sh

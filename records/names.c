@@ -20,7 +20,7 @@ struct length_rule {
 static const struct length_rule libxc_rules[] = {
     FIXED("END", 0),
     /* count, reserved and at least one pfn word */
-    RANGE("PAGE_DATA", 16, REC_MAX_BODY, 8),
+    RANGE("PAGE_DATA", 16, REC_MAX_PAGE_DATA_BODY, 8),
     FIXED("X86_PV_INFO", 8),
     RANGE("X86_PV_P2M_FRAMES", 8, REC_MAX_SMALL_BODY, 8),
     RANGE("X86_PV_VCPU_BASIC", 8, REC_MAX_SMALL_BODY, 1),
@@ -47,7 +47,7 @@ static const struct length_rule libxl_rules[] = {
     FIXED("END", 0),
     FIXED("LIBXC_CONTEXT", 0),
     RANGE("EMULATOR_XENSTORE_DATA", 8, REC_MAX_SMALL_BODY, 1),
-    RANGE("EMULATOR_CONTEXT", 8, REC_MAX_BODY, 1),
+    RANGE("EMULATOR_CONTEXT", 8, REC_MAX_EMULATOR_BODY, 1),
     FIXED("CHECKPOINT_END", 0),
     FIXED("CHECKPOINT_STATE", 8),
 };

@@ -47,6 +47,15 @@ extern const uint8_t rec_xl_magic[REC_XL_MAGIC_SIZE];
 
 /* Hard caps, checked before anything is allocated. */
 #define REC_MAX_BODY (128u << 20)        /* Xen's own cap on one record */
+/* Lower caps for the two records that may be large, so that a reader that
+ * holds one record at a time stays well under 64 MiB whatever it is fed:
+ * Xen's saver puts at most 1024 pages in a PAGE_DATA (MAX_BATCH_SIZE) and
+ * xmig's writer the same, so 8192 leaves room for other writers; qemu-xen's
+ * device state holds no guest RAM (that lives in the guest's physmap) and
+ * is KiBs to a few MiB, so 32 MiB is generous. */
+#define REC_MAX_PAGE_BATCH 8192u
+#define REC_MAX_PAGE_DATA_BODY (8u + REC_MAX_PAGE_BATCH * (8u + 4096u))
+#define REC_MAX_EMULATOR_BODY (32u << 20)
 #define REC_MAX_SMALL_BODY (16u << 20)   /* records that carry no pages */
 #define REC_XL_MAX_OPTDATA (16u << 20)   /* xl save-file optional data */
 #define REC_XS_MAX_KEY 2048u             /* XENSTORE_REL_PATH_MAX */
