@@ -167,8 +167,10 @@ check-shared: $(SONAME)
 	  $(S)/tests/shared-smoke.c -L. -lxmig -Wl,-rpath,$(CURDIR) $(SAN_FLAGS)
 	@$(O)/tests/shared-smoke
 
-# The public headers compile alone, as pedantic C99 and as C++.
+# The public headers compile alone, as pedantic C99 and as C++; no file
+# includes from a layer above its own (tests/layers.sh).
 check-headers:
+	@sh $(S)/tests/layers.sh $(S)
 	$(CC) -std=c99 -pedantic -Werror -Wall -Wextra -I$(S)/include \
 	  -fsyntax-only $(S)/tests/compile-c99.c
 	@if [ -n "$(CXX)" ]; then \

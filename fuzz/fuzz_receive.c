@@ -22,6 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     p.max_memory = 16u << 20;
+    p.factory = xmig_sim_guest_factory;
     g = xmig_guest_restore(t, &p, &st);
     if (g) {
         xmig_guest_destroy(g);

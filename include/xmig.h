@@ -355,6 +355,10 @@ struct xmig_xen_target {
 struct xmig_guest *xmig_xen_guest_incoming(void *target,
                                            const char *config_json,
                                            uint64_t max_memkb);
+/* An xmig_guest_factory for simulated guests in this process: domid
+ * points to a uint16_t (NULL: 1). */
+struct xmig_guest *xmig_sim_guest_factory(void *domid, const char *config_json,
+                                          uint64_t max_memkb);
 /* The guest's heartbeat counter (sim guests; 0 otherwise). */
 uint64_t xmig_sim_heartbeat(struct xmig_guest *g);
 int xmig_guest_pause(struct xmig_guest *g);
@@ -449,8 +453,10 @@ typedef struct xmig_guest *(*xmig_guest_factory)(void *user,
 
 struct xmig_receive_params {
     uint64_t max_memory;        /* refuse larger guests; 0: this host's RAM */
-    uint16_t domid;             /* for non-transparent streams; 0: 1 */
-    xmig_guest_factory factory; /* NULL: a sim guest in this process */
+    uint16_t domid;             /* unused by the engine (kept for the ABI):
+                                 * the sim factory takes a domid as its data */
+    xmig_guest_factory factory; /* required: xmig_sim_guest_factory,
+                                 * xmig_xen_guest_incoming or the caller's */
     void *factory_data;
 };
 

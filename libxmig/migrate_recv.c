@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backends/sim/sim.h"
 #include "common/error.h"
 #include "libxmig/backend.h"
 #include "libxmig/session.h"
@@ -27,7 +26,6 @@ struct receiver {
     struct guest_state gs;
     struct xmig_transparent_state *pv;
     uint64_t nr_pfns;
-    uint16_t domid;
     int verify, have_digest;
     uint8_t digest[32];
     uint64_t pages, zero_pages, verify_mismatches;
@@ -237,10 +235,8 @@ static int on_item(void *user, const struct xmig_record *rec)
             return err_set(XMIG_ERR_UNSUPPORTED, 0, "only HVM guests can be "
                            "received here");
         }
-        r->g = r->p->factory
-                   ? r->p->factory(r->p->factory_data,
-                                   r->config ? r->config : "", r->nr_pfns * 4)
-                   : sim_guest_incoming(r->nr_pfns, r->domid);
+        r->g = r->p->factory(r->p->factory_data, r->config ? r->config : "",
+                             r->nr_pfns * 4);
         return r->g ? 0 : -1;
     case XMIG_ITEM_RECORD:
         break;
@@ -251,9 +247,6 @@ static int on_item(void *user, const struct xmig_record *rec)
         return -1;
     }
     if (rec->layer == XMIG_LAYER_LIBXL) {
-        if (rec->type == XMIG_LIBXL_TRANSPARENT) {
-            r->domid = rec->u.transparent.domid;
-        }
         return 0;
     }
     if (rec->type == XMIG_LIBXC_PAGE_DATA) {
@@ -335,9 +328,14 @@ static struct xmig_guest *receive(struct xmig_transport *t,
 
     memset(&r, 0, sizeof(r));
     memset(stats, 0, sizeof(*stats));
+    if (!p->factory) {
+        err_set(XMIG_ERR_USAGE, EINVAL, "receiving needs a guest factory "
+                "(xmig_sim_guest_factory, xmig_xen_guest_incoming or the "
+                "caller's own)");
+        return NULL;
+    }
     r.t = t;
     r.p = p;
-    r.domid = p->domid ? p->domid : 1;
     r.pv = xmig_transparent_state_create();
     xmig_transport_tls_info(t, &tls);
     snprintf(stats->tls_mode, sizeof(stats->tls_mode), "%s",

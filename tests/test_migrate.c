@@ -783,6 +783,8 @@ static void *rx_main(void *arg)
     assert_non_null(t);
     switch (r->mode) {
     case RX_REAL:
+        r->p.factory = xmig_sim_guest_factory;
+        r->p.factory_data = &r->p.domid;   /* 0: the factory's 1 */
         r->g = xmig_migrate_receive(t, &r->p, &r->st);
         snprintf(r->err, sizeof(r->err), "%s", xmig_error_message());
         r->cat = xmig_error_category();
@@ -1952,7 +1954,7 @@ TEST(fail_cut_busy_guest, 60, NULL)
 
 static struct xmig_guest *receive_bytes(struct buf b, char *err, size_t len)
 {
-    struct xmig_receive_params p = { 0, 0, NULL, NULL };
+    struct xmig_receive_params p = { 0, 0, xmig_sim_guest_factory, NULL };
     struct xmig_migrate_stats st;
     struct xmig_transport *t;
     struct xmig_guest *g;

@@ -58,6 +58,7 @@ static void refused_with(struct buf b, uint64_t max_memory,
 
     assert_non_null(t);
     p.max_memory = max_memory;
+    p.factory = xmig_sim_guest_factory;
     g = xmig_guest_restore(t, &p, &st);
     if (g || !strstr(xmig_error_message(), want) ||
         xmig_error_category() != cat) {
@@ -141,6 +142,23 @@ static void max_memkb_missing_or_wrong(void **state)
     (void)state;
 }
 
+/* The engine knows no backend: a receiver without a guest factory is a
+ * usage error, not a simulated guest made behind the caller's back. */
+static void no_factory_is_a_usage_error(void **state)
+{
+    struct buf b = xl_json("{\"b_info\": {\"max_memkb\": 1024}}");
+    struct xmig_transport *t = xmig_transport_memory(b.data, b.len);
+    struct xmig_receive_params p = { 0 };
+    struct xmig_migrate_stats st;
+
+    assert_null(xmig_guest_restore(t, &p, &st));
+    assert_int_equal(xmig_error_category(), XMIG_ERR_USAGE);
+    assert_non_null(strstr(xmig_error_message(), "needs a guest factory"));
+    xmig_transport_free(t);
+    buf_free(&b);
+    (void)state;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +166,7 @@ int main(void)
         cmocka_unit_test(decoy_max_memkb),
         cmocka_unit_test(one_tib_by_default),
         cmocka_unit_test(max_memkb_missing_or_wrong),
+        cmocka_unit_test(no_factory_is_a_usage_error),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -527,6 +527,10 @@ int migrate_receive_main(int argc, char **argv)
     if (!t) {
         return EXIT_INVALID;
     }
+    if (!rp.factory) {
+        rp.factory = xmig_sim_guest_factory;
+        rp.factory_data = NULL;
+    }
     g = xmig_migrate_receive(t, &rp, &st);
     xmig_transport_free(t);
     xmig_tls_config_free(tls);
@@ -535,7 +539,7 @@ int migrate_receive_main(int argc, char **argv)
                 xmig_error_message());
         return EXIT_INVALID;
     }
-    if (rp.factory) {
+    if (rp.factory == xmig_xen_guest_incoming) {
         /* Built as NAME--incoming beside the source; the source gave NAME
          * up at the go-ahead.  (stdout may be the sender's channel.) */
         uint32_t domid = xmig_xen_guest_domid(g);

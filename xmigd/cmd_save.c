@@ -296,7 +296,8 @@ int restore_main(int argc, char **argv)
         return restore_xen(argv[optind], (uint32_t)domid, name);
     }
     if (here) {
-        struct xmig_receive_params rp = { 0, 0, NULL, NULL };
+        struct xmig_receive_params rp = { 0, 0, xmig_sim_guest_factory,
+                                          NULL };
         struct xmig_migrate_stats st;
         struct xmig_transport *t;
         struct xmig_guest *g;

@@ -216,8 +216,8 @@ static json_t *op_save(struct daemon *d, json_t *o)
 static json_t *op_restore(struct daemon *d, json_t *o)
 {
     const char *path = cj_str(o, "path"), *want = cj_str(o, "name");
-    struct xmig_receive_params rp = { d->cfg.max_memory_mib << 20, 0, NULL,
-                                      NULL };
+    struct xmig_receive_params rp = { d->cfg.max_memory_mib << 20, 0,
+                                      xmig_sim_guest_factory, NULL };
     struct xmig_migrate_stats st;
     struct xmig_transport *t;
     struct xmig_guest *g;

@@ -272,7 +272,8 @@ static void *inbound_main(void *arg)
     struct xmig_xen_target target = { 0, NULL };
     struct xmig_receive_params rp = {
         d->cfg.max_memory_mib << 20, 0,
-        d_xen(d) ? xmig_xen_guest_incoming : NULL, &target
+        d_xen(d) ? xmig_xen_guest_incoming : xmig_sim_guest_factory,
+        d_xen(d) ? &target : NULL
     };
     struct xmig_migrate_stats st;
     struct xmig_tls_config *tls = d_tls_config(&d->cfg, "", d->cfg.peer_name);

@@ -170,6 +170,9 @@ static int sim_commit(struct xmig_guest *g)
     if (s->have_state && s->incoming.transparent) {
         xmig_transparent_state_free(s->pv);
         s->pv = xmig_transparent_state_clone(s->incoming.transparent);
+        /* Transparent migration keeps the domid (the factory made the
+         * guest before the stream said which one). */
+        s->domid = s->incoming.transparent->domid;
     }
     pthread_mutex_unlock(&s->pv_lock);
     if (!s->pv && sim_pv_init(s) < 0) {
@@ -274,6 +277,20 @@ struct xmig_guest *sim_guest_incoming(uint64_t nr_pfns, uint16_t domid)
     struct sim_guest *s = sim_new(nr_pfns * PAGE, 1, domid);
 
     return s ? &s->base : NULL;
+}
+
+struct xmig_guest *xmig_sim_guest_factory(void *domid, const char *config_json,
+                                          uint64_t max_memkb)
+{
+    uint16_t d = domid ? *(const uint16_t *)domid : 1;
+
+    (void)config_json;
+    if (max_memkb == 0 || max_memkb % 4) {
+        err_set(XMIG_ERR_USAGE, 0, "a sim guest of %llu KiB",
+                (unsigned long long)max_memkb);
+        return NULL;
+    }
+    return sim_guest_incoming(max_memkb / 4, d ? d : 1);
 }
 
 void xmig_guest_destroy(struct xmig_guest *g)
