@@ -27,8 +27,10 @@ extern "C" {
 
 /* ---- logging ------------------------------------------------------- */
 
-/* Library log lines (level 1: warning, 2: info), one line each, without a
- * trailing newline.  Without a callback they go to stderr. */
+/* Library log lines, one line each, without a trailing newline.  Without
+ * a callback they go to stderr as "xmig: [warning: ]LINE". */
+#define XMIG_LOG_LEVEL_WARNING 1
+#define XMIG_LOG_LEVEL_INFO 2
 typedef void (*xmig_log_fn)(void *user_data, int level, const char *line);
 void xmig_set_log(xmig_log_fn fn, void *user_data);
 

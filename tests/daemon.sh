@@ -448,6 +448,19 @@ part1() {
         note "migrate says: $(cat "$T/m1.out")"
     verdict "xmig migrate moves g1 from A to B over mutual TLS" a1 b1
 
+    # The library's lines (here the one-line userspace-TLS fallback: this
+    # kernel may lack kTLS) go through the daemon's own sink, with its
+    # prefix and level, not the library's default "xmig: " on stderr.
+    if grep -q "TLS with .* in userspace, not kernel" "$T/a1.log" "$T/b1.log"; then
+        grep -q "^xmigd: warning: TLS with .* in userspace, not kernel" "$T/a1.log" ||
+            note "A's log: $(grep "TLS with" "$T/a1.log" | head -n 1)"
+    elif ! grep -q "kernel TLS" "$T/a1.log"; then
+        note "A logged nothing about its TLS record layer: $(tail -n 3 "$T/a1.log")"
+    fi
+    grep -q "^xmig: " "$T/a1.log" "$T/b1.log" &&
+        note "library lines bypassed the daemon's sink: $(grep -h "^xmig: " "$T/a1.log" "$T/b1.log" | head -n 1)"
+    verdict "the library's log lines go through xmigd's sink" a1 b1
+
     absent a1 g1
     guest_runs b1 g1
     [ "$(gfield b1 g1 origin)" = received ] || note "g1 on B: origin '$(gfield b1 g1 origin)'"

@@ -83,6 +83,9 @@ struct xmig_tls_config *d_tls_config(const struct d_config *c,
 void d_log(const struct daemon *d, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The library's log callback (xmig_set_log): user is the daemon. */
+void d_library_log(void *user, int level, const char *line);
+
 static inline int d_xen(const struct daemon *d)
 {
     return d->cfg.backend[0] == 'x';

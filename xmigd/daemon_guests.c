@@ -21,6 +21,18 @@ void d_log(const struct daemon *d, int err, const char *fmt, ...)
     }
 }
 
+void d_library_log(void *user, int level, const char *line)
+{
+    const struct daemon *d = user;
+    int warning = level == XMIG_LOG_LEVEL_WARNING;
+
+    if (d->cfg.syslog) {
+        syslog(warning ? LOG_WARNING : LOG_INFO, "%s", line);
+    } else {
+        fprintf(stderr, "xmigd: %s%s\n", warning ? "warning: " : "", line);
+    }
+}
+
 struct d_guest *d_guest_find(struct daemon *d, const char *name)
 {
     for (int i = 0; i < D_MAX_GUESTS; i++) {

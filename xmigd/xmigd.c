@@ -162,6 +162,9 @@ int main(int argc, char **argv)
     if (d->cfg.syslog) {
         openlog("xmigd", LOG_PID, LOG_DAEMON);
     }
+    /* The library's lines (a TLS fallback, a Xen warning) go where the
+     * daemon's own go, with their level. */
+    xmig_set_log(d_library_log, d);
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->link_cv, NULL);
     d->listen_fd = net_listen("xmigd", d->cfg.listen, &d->listen_port);
