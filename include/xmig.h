@@ -104,6 +104,11 @@ int xmig_tls_config_set_insecure(struct xmig_tls_config *c, int insecure);
 int xmig_tls_config_set_versions(struct xmig_tls_config *c, int min_version,
                                  int max_version);
 int xmig_tls_config_set_cipher(struct xmig_tls_config *c, const char *name);
+/* Check a configuration before it is used (a daemon at start): with TLS
+ * on, a certificate and key that load, belong together and are valid
+ * now; a CA that loads and is valid, or pins.  0, or -1 with an error
+ * naming the file and what is wrong with it. */
+int xmig_tls_config_check(const struct xmig_tls_config *c);
 
 /* Handshake over a connected socket (taking ownership of fd, also on
  * failure); returns a transport, or NULL with an error naming the peer

@@ -19,6 +19,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -922,3 +923,97 @@ static void tls_destroy(struct xmig_transport *t)
 static const struct transport_ops tls_ops = {
     "tls", tls_read, NULL, tls_writev, tls_destroy, tls_sendfile, tls_finish,
 };
+
+/* ---- checking a configuration before use --------------------------- */
+
+/* The OpenSSL reason for the last failure, for a message. */
+static const char *ssl_reason(void)
+{
+    unsigned long e = ERR_peek_last_error();
+    const char *r = e ? ERR_reason_error_string(e) : NULL;
+
+    return r ? r : "unknown reason";
+}
+
+/* A PEM certificate file whose first certificate is in its validity
+ * period; what = "certificate" or "CA". */
+static int check_cert_file(const char *path, const char *what)
+{
+    FILE *f = fopen(path, "r");
+    X509 *x;
+    int rc = 0;
+
+    if (!f) {
+        return err_set(XMIG_ERR_USAGE, errno, "TLS %s %s: %s", what, path,
+                       strerror(errno));
+    }
+    x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (!x) {
+        rc = err_set(XMIG_ERR_USAGE, 0, "TLS %s %s: no PEM certificate in "
+                     "it (%s)", what, path, ssl_reason());
+    } else if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0) {
+        rc = err_set(XMIG_ERR_USAGE, 0, "TLS %s %s has expired; make a new "
+                     "one (xmig certs)", what, path);
+    } else if (X509_cmp_current_time(X509_get0_notBefore(x)) >= 0) {
+        rc = err_set(XMIG_ERR_USAGE, 0, "TLS %s %s is not valid yet (check "
+                     "this host's clock)", what, path);
+    }
+    X509_free(x);
+    ERR_clear_error();
+    return rc;
+}
+
+int xmig_tls_config_check(const struct xmig_tls_config *c)
+{
+    SSL_CTX *ctx;
+
+    if (c->mode == XMIG_TLS_NONE) {
+        return 0;
+    }
+    if (!c->cert || !c->key) {
+        return err_set(XMIG_ERR_USAGE, 0, "TLS needs this host's certificate "
+                       "and key (cert = and key = in xmigd.conf; xmig certs "
+                       "makes them)");
+    }
+    if (!c->ca && c->npins == 0 && !c->insecure) {
+        return err_set(XMIG_ERR_USAGE, 0, "TLS needs a way to trust peers: a "
+                       "CA (ca =) or certificate pins (pin =)");
+    }
+    if (check_cert_file(c->cert, "certificate") < 0 ||
+        (c->ca && check_cert_file(c->ca, "CA") < 0)) {
+        return -1;
+    }
+    ctx = SSL_CTX_new(TLS_method());
+    if (!ctx) {
+        return err_set(XMIG_ERR_NOMEM, 0, "TLS: %s", ssl_reason());
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx, c->cert) != 1) {
+        err_set(XMIG_ERR_USAGE, 0, "TLS certificate %s: %s", c->cert,
+                ssl_reason());
+    } else if (SSL_CTX_use_PrivateKey_file(ctx, c->key, SSL_FILETYPE_PEM) !=
+               1) {
+        if (ERR_GET_REASON(ERR_peek_last_error()) ==
+            X509_R_KEY_VALUES_MISMATCH) {
+            err_set(XMIG_ERR_USAGE, 0, "TLS key %s does not belong to the "
+                    "certificate %s", c->key, c->cert);
+        } else {
+            err_set(XMIG_ERR_USAGE, errno, "TLS key %s: %s%s", c->key,
+                    ssl_reason(),
+                    access(c->key, R_OK) != 0 ? " (cannot read the file)"
+                                              : "");
+        }
+    } else if (SSL_CTX_check_private_key(ctx) != 1) {
+        err_set(XMIG_ERR_USAGE, 0, "TLS key %s does not belong to the "
+                "certificate %s", c->key, c->cert);
+    } else if (c->ca && SSL_CTX_load_verify_locations(ctx, c->ca, NULL) != 1) {
+        err_set(XMIG_ERR_USAGE, 0, "TLS CA %s: %s", c->ca, ssl_reason());
+    } else {
+        SSL_CTX_free(ctx);
+        ERR_clear_error();
+        return 0;
+    }
+    SSL_CTX_free(ctx);
+    ERR_clear_error();
+    return -1;
+}

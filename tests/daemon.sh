@@ -522,17 +522,38 @@ part1() {
         "received guests whose name is taken get distinct names, each reachable" a1 b1
 
     # Mutual: a sender without a certificate of its own is refused by B.
-    mkconf anon 127.0.0.1:0 ""
-    start anon
-    create anon g-anon --memory 64
-    migrate manon anon g-anon "127.0.0.1:${PORT[b1]}"
+    # (xmigd itself will not start without one: case 4c; the sender here
+    # is xmig migrate with a simulated guest of its own.)
+    cli manon 60 migrate --ca "$P/ca.pem" --name host-b --sim-memory 64 \
+        sim "127.0.0.1:${PORT[b1]}"
     [ "$RC" = 1 ] || note "migrate without a certificate: exit $RC, expected 1"
     grep -qi "certificate" "$T/manon.err" || note "error: $(cat "$T/manon.err")"
     grep -q "incoming migration refused" "$T/b1.log" || note "B does not log the refusal"
-    guest_runs anon g-anon
-    absent b1 g-anon
-    verdict "B refuses a sender that has no certificate; it keeps its guest" anon b1
-    stop anon
+    nothing_on b1 1
+    verdict "B refuses a sender that has no certificate; it keeps nothing" b1
+
+    # xmig certs makes what two daemons need: a CA, a certificate per host
+    # naming it and its address, keys readable by root only; they then
+    # migrate over mutual TLS, and the pins it printed are the ones seen.
+    cli certs 60 certs --dir "$T/pki2" host-c=127.0.0.1 host-d=127.0.0.1
+    [ "$RC" = 0 ] || note "xmig certs: exit $RC: $(cat "$T/certs.err")"
+    [ "$(stat -c %a "$T/pki2/host-c-key.pem" 2>/dev/null)" = 600 ] ||
+        note "host-c-key.pem has mode $(stat -c %a "$T/pki2/host-c-key.pem" 2>&1)"
+    grep -q "host-d: .*IP:127.0.0.1" "$T/certs.out" || note "certs says: $(cat "$T/certs.out")"
+    [ "$(openssl x509 -in "$T/pki2/host-d.pem" -noout -fingerprint -sha256 | sed 's/.*=//')" = \
+      "$(cat "$T/pki2/host-d.sha256" 2>/dev/null)" ] || note "host-d.sha256 is not host-d.pem's pin"
+    for n in c d; do
+        mkconf "c$n" 127.0.0.1:0 "" "cert = $T/pki2/host-$n.pem" \
+            "key = $T/pki2/host-$n-key.pem" "ca = $T/pki2/ca.pem"
+    done
+    start cc && start cd
+    create cc gc --memory 64
+    migrate mcd cc gc "127.0.0.1:${PORT[cd]}"
+    [ "$RC" = 0 ] || note "migrate with xmig certs' PKI: exit $RC: $(cat "$T/mcd.err")"
+    guest_runs cd gc
+    verdict "xmig certs: a CA and two hosts' certificates; their daemons migrate over mutual TLS" cc cd
+    stop cc
+    stop cd
 
     # 5. The control socket: mode 0600, and refused to other users.
     echo "--- 5. the control socket"
@@ -778,11 +799,28 @@ part4() {
     stop cb
 
     # 4c. Certificates.
+    # xmigd checks its own TLS settings when it starts, not at the first
+    # incoming migration: each bad setting stops it with exit 1 and a line
+    # naming the file and what is wrong.  (A peer's expired certificate at
+    # handshake time is tests/tls.sh's.)
+    local bad
+    for bad in \
+        "expired||has expired; make a new one (xmig certs)" \
+        "host-a|key = $P/host-b-key.pem|does not belong to the certificate" \
+        "host-a|cert = $T/no-such.pem|no-such.pem: No such file or directory" \
+        "host-a|cert = $P/host-a-key.pem|no PEM certificate in it" \
+        "|tls = auto|needs this host's certificate and key" \
+        "host-a|ca = $T/no-such-ca.pem|no-such-ca.pem: No such file or directory" \
+        "host-a|tls = sometimes|TLS mode 'sometimes' is not auto"; do
+        IFS='|' read -r cert line want <<<"$bad"
+        mkconf tbad 127.0.0.1:0 "$cert" ${line:+"$line"}
+        timeout 20 "$XMIGD" -c "$T/tbad.conf" >"$T/tbad.out" 2>&1
+        RC=$?
+        [ "$RC" = 1 ] && grep -qF "$want" "$T/tbad.out" ||
+            note "cert '$cert', '$line': exit $RC, expected 1 and '$want': $(head -c 300 "$T/tbad.out")"
+    done
+    verdict "xmigd refuses to start with bad TLS settings (expired, foreign key, missing or non-PEM files, no certificate, bad mode), naming each" 
     src ta
-    dst texp expired
-    refused mexp ta texp "expired"
-    verdict "B with an expired certificate: refused, the error says so" ta texp
-    stop texp
     dst toca stranger
     refused moca ta toca "certificate verify failed|unable to get local issuer|unknown ca"
     verdict "B with a certificate from another CA: refused, clear error" ta toca

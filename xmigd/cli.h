@@ -24,6 +24,7 @@ int cancel_main(int argc, char **argv);
 int status_main(int argc, char **argv);
 int save_main(int argc, char **argv);
 int report_main(int argc, char **argv);
+int certs_main(int argc, char **argv);
 int restore_main(int argc, char **argv);
 /* Save a guest to PATH atomically (cmd_save.c; also used by xmigd). */
 int save_to_file_pv(struct xmig_guest *g, const char *path,

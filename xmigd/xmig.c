@@ -26,6 +26,7 @@ static const struct subcommand {
     { "dump", dump_main, "list a stream's headers and records" },
     { "sample", sample_main, "write a synthetic sample stream" },
     { "tls-info", tls_info_main, "show the TLS policy and kernel TLS" },
+    { "certs", certs_main, "make a CA and host certificates for mutual TLS" },
 };
 
 #define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))

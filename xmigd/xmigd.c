@@ -153,6 +153,19 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* TLS settings are checked now, not at the first incoming migration:
+     * a daemon that could never accept one must not start. */
+    {
+        struct xmig_tls_config *tls = d_tls_config(&d->cfg, "", NULL);
+        int ok = tls && xmig_tls_config_check(tls) == 0;
+        xmig_tls_config_free(tls);
+        if (!ok) {
+            fprintf(stderr, "xmigd: %s: %s\n",
+                    config ? config : "the configuration",
+                    xmig_error_message());
+            return 1;
+        }
+    }
     if (listen) {
         snprintf(d->cfg.listen, sizeof(d->cfg.listen), "%s", listen);
     }
