@@ -60,13 +60,13 @@ TEST_BINS := $(TEST_NAMES:%=$(O)/tests/%)
 BENCH_BINS := $(BENCH_NAMES:%=$(O)/bench/%)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(O)/fuzz/%)
 
-.PHONY: all check check-memory check-shared check-conformance check-unit check-cli check-interop check-headers \
+.PHONY: all check check-install check-memory check-shared check-conformance check-unit check-cli check-interop check-headers \
 	check-vm check-xen check-tls check-stunnel check-daemon \
 	check-sanitizers valgrind fuzz fuzz-build bench bench-transport bench-migrate demo install \
 	uninstall clean distclean corpus
 
 XMIGD_SRCS := xmigd/xmigd.c xmigd/daemon_config.c xmigd/daemon_guests.c \
-	xmigd/daemon_migrate.c xmigd/daemon_control.c xmigd/ctl_json.c xmigd/ctl_requests.c \
+	xmigd/sd_notify.c xmigd/daemon_migrate.c xmigd/daemon_control.c xmigd/ctl_json.c xmigd/ctl_requests.c \
 	xmigd/net.c xmigd/cmd_save.c xmigd/atomic_file.c xmigd/cmd_ctl.c
 XMIGD_OBJS := $(XMIGD_SRCS:%.c=$(O)/%.o)
 
@@ -115,7 +115,7 @@ $(O)/tests/tls-pipe: $(S)/tests/tls-pipe.c libxmig.a
 	@mkdir -p $(O)/tests
 	$(CC) $(ALL_CFLAGS) -o $@ $< libxmig.a $(ALL_LDFLAGS) $(SSL_LIBS)
 
-check: check-headers check-shared check-unit check-cli check-memory check-interop \
+check: check-headers check-shared check-install check-unit check-cli check-memory check-interop \
 	check-conformance check-tls check-stunnel check-daemon
 	@echo "make check: all suites passed"
 
@@ -279,36 +279,63 @@ demo-codec: xmig
 # ---- install ---------------------------------------------------------------
 
 DESTDIR ?=
-LIBDIR := $(prefix)/lib
-INCDIR := $(prefix)/include
-BINDIR := $(prefix)/bin
-MANDIR := $(prefix)/share/man
+# Where make install puts things; override on the command line (Debian:
+# LIBDIR=/usr/lib/x86_64-linux-gnu, see debian/rules).
+LIBDIR ?= $(prefix)/lib
+INCDIR ?= $(prefix)/include
+BINDIR ?= $(prefix)/bin
+SBINDIR ?= $(prefix)/sbin
+MANDIR ?= $(prefix)/share/man
+DOCDIR ?= $(prefix)/share/doc/xmig
+UNITDIR ?= $(prefix)/lib/systemd/system
+COMPLETIONDIR ?= $(prefix)/share/bash-completion/completions
+PUBLIC_HEADERS := xmig/types.h xmig/errors.h xmig/transparent.h
+
+# Everything make install puts in place; make uninstall removes just these.
+INSTALLED := $(LIBDIR)/libxmig.a $(LIBDIR)/$(SONAME) $(LIBDIR)/libxmig.so \
+	$(LIBDIR)/pkgconfig/libxmig.pc $(INCDIR)/xmig.h \
+	$(PUBLIC_HEADERS:%=$(INCDIR)/%) $(BINDIR)/xmig $(SBINDIR)/xmigd \
+	$(MANDIR)/man1/xmig.1 $(MANDIR)/man8/xmigd.8 \
+	$(UNITDIR)/xmigd.service $(DOCDIR)/xmigd.conf.example
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/xmig \
-	  $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	  $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
 	install -m 644 libxmig.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SONAME) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libxmig.so
 	install -m 644 $(S)/include/xmig.h $(DESTDIR)$(INCDIR)/
-	install -m 644 $(S)/include/xmig/types.h $(S)/include/xmig/errors.h \
-	  $(S)/include/xmig/transparent.h \
-	  $(DESTDIR)$(INCDIR)/xmig/
+	install -m 644 $(PUBLIC_HEADERS:%=$(S)/include/%) $(DESTDIR)$(INCDIR)/xmig/
 	install -m 755 bin/xmig $(DESTDIR)$(BINDIR)/
-	install -d $(DESTDIR)$(prefix)/sbin
-	install -m 755 bin/xmigd $(DESTDIR)$(prefix)/sbin/
+	install -m 755 bin/xmigd $(DESTDIR)$(SBINDIR)/
 	install -m 644 $(S)/docs/man/xmig.1 $(DESTDIR)$(MANDIR)/man1/
-	install -d $(DESTDIR)$(MANDIR)/man8
 	install -m 644 $(S)/docs/man/xmigd.8 $(DESTDIR)$(MANDIR)/man8/
-	sed -e 's|@prefix@|$(prefix)|' -e 's|@VERSION@|$(VERSION)|' \
+	sed -e 's|@sbindir@|$(SBINDIR)|' $(S)/dist/xmigd.service.in \
+	  > $(DESTDIR)$(UNITDIR)/xmigd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/xmigd.service
+	install -m 644 $(S)/dist/xmigd.conf.example $(DESTDIR)$(DOCDIR)/
+	sed -e 's|@prefix@|$(prefix)|' -e 's|@libdir@|$(LIBDIR)|' \
+	  -e 's|@includedir@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	  $(S)/libxmig/libxmig.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libxmig.pc
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/libxmig.a $(DESTDIR)$(LIBDIR)/$(SONAME) \
-	  $(DESTDIR)$(LIBDIR)/libxmig.so $(DESTDIR)$(INCDIR)/xmig.h \
-	  $(DESTDIR)$(LIBDIR)/pkgconfig/libxmig.pc $(DESTDIR)$(BINDIR)/xmig \
-	  $(DESTDIR)$(MANDIR)/man1/xmig.1
-	rm -rf $(DESTDIR)$(INCDIR)/xmig
+	rm -f $(INSTALLED:%=$(DESTDIR)%)
+	-rmdir $(DESTDIR)$(INCDIR)/xmig $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# make install into a scratch DESTDIR, then make uninstall: every file
+# install put there is listed in INSTALLED and removed again.
+check-install: all
+	@rm -rf $(O)/stage && $(MAKE) -s install DESTDIR=$(CURDIR)/$(O)/stage \
+	  prefix=/usr >/dev/null
+	@for f in $(INSTALLED:%=$(O)/stage%); do f=$$(echo "$$f" | sed 's|$(prefix)|/usr|'); \
+	  [ -e "$$f" ] || { echo "install: $$f missing"; exit 1; }; done
+	@grep -q '^ExecStart=/usr/sbin/xmigd ' $(O)/stage/usr/lib/systemd/system/xmigd.service || \
+	  { echo "install: the unit does not run /usr/sbin/xmigd"; exit 1; }
+	@$(MAKE) -s uninstall DESTDIR=$(CURDIR)/$(O)/stage prefix=/usr
+	@left=$$(find $(O)/stage -type f); [ -z "$$left" ] || \
+	  { echo "install: make uninstall left $$left"; exit 1; }
+	@echo "install: 1 passed, 0 failed"
 
 clean:
 	rm -rf $(O) libxmig.a libxmig.so $(SONAME) xmig bin build-sanitizers \

@@ -555,6 +555,28 @@ part1() {
     stop cc
     stop cd
 
+    # Type=notify: with NOTIFY_SOCKET set, xmigd sends READY=1 once it
+    # listens (the systemd unit relies on it).
+    mkconf nfy 127.0.0.1:0 host-a
+    r=$(timeout 30 python3 - "$XMIGD" "$T/nfy.conf" "$T/notify.sock" <<'PY'
+import os, socket, subprocess, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[3])
+s.settimeout(15)
+env = dict(os.environ, NOTIFY_SOCKET=sys.argv[3])
+p = subprocess.Popen([sys.argv[1], "-c", sys.argv[2]], env=env,
+                     stderr=subprocess.DEVNULL)
+try:
+    print(s.recv(256).decode())
+except socket.timeout:
+    print("timeout")
+p.terminate()
+p.wait(10)
+PY
+)
+    [ "$r" = "READY=1" ] || note "NOTIFY_SOCKET got: $r"
+    verdict "xmigd tells systemd READY=1 (Type=notify) once it listens"
+
     # 5. The control socket: mode 0600, and refused to other users.
     echo "--- 5. the control socket"
     local n m r

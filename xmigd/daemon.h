@@ -107,6 +107,9 @@ int d_migrate_start(struct daemon *d, const char *guest, const char *dest,
 void *d_incoming_main(void *arg);
 void d_migrations_stop(struct daemon *d);
 
+/* sd_notify.c: READY=1 to $NOTIFY_SOCKET when set; 0, or -1 with errno. */
+int d_notify_ready(void);
+
 /* daemon_control.c */
 void *d_control_main(void *arg);
 

@@ -204,6 +204,10 @@ int main(int argc, char **argv)
     }
     d_log(d, 0, "listening for migrations on port %d, control socket %s, "
           "TLS %s", d->listen_port, d->cfg.control, d->cfg.tls);
+    if (d_notify_ready() < 0) {
+        d_log(d, 1, "cannot tell the service manager it is ready "
+              "(NOTIFY_SOCKET): %s", strerror(errno));
+    }
     while (!d->stopping) {
         pause();
     }
