@@ -34,22 +34,24 @@ CLI_SRCS := xmigd/xmig.c xmigd/cmd_verify.c xmigd/cmd_dump.c \
 	xmigd/cmd_certs.c
 TEST_NAMES := test_cursor test_records test_negative test_streams \
 	test_writer test_errors test_transparent test_xen test_migrate \
-	test_engine_paths test_xl_config
+	test_engine_paths test_xl_config test_qmp
 TEST_SUPPORT := tests/support.c
 BENCH_NAMES := bench_codec
-FUZZ_NAMES := fuzz_libxc fuzz_libxl fuzz_xl fuzz_xlconfig fuzz_receive fuzz_ctl
+FUZZ_NAMES := fuzz_libxc fuzz_libxl fuzz_xl fuzz_xlconfig fuzz_receive fuzz_ctl fuzz_qmp
 
 # The xen backend: with libxen-dev, every backends/xen/*.c but the stub,
 # linked against Xen's libraries (libxenguest for the CPU policy and grant
 # seeding calls); without it, the stub that says so.  xen_convert.c (pure
-# conversions, no Xen header) is built either way, so test_xen always runs.
+# conversions, no Xen header) and xen_qmp.c (the QMP client) are built
+# either way, so test_xen and test_qmp always run.
 XEN_ALL_SRCS := $(patsubst $(S)/%,%,$(wildcard $(S)/backends/xen/*.c))
 ifeq ($(HAVE_XEN),yes)
 XEN_SRCS := $(filter-out backends/xen/xen_absent.c,$(XEN_ALL_SRCS))
 XEN_LINK := $(XEN_LIBS) $(shell pkg-config --libs xenlight xenguest \
 	2>/dev/null || echo -lxenlight -lxenguest)
 else
-XEN_SRCS := backends/xen/xen_absent.c backends/xen/xen_convert.c
+XEN_SRCS := backends/xen/xen_absent.c backends/xen/xen_convert.c \
+	backends/xen/xen_qmp.c
 XEN_LINK :=
 endif
 ALL_LDFLAGS += $(XEN_LINK)
@@ -223,6 +225,7 @@ FUZZ_FLAGS_ALL := -fsanitize=fuzzer,address,undefined \
 
 # Harnesses of the programs' parsers take those files too.
 FUZZ_EXTRA_fuzz_ctl := xmigd/ctl_json.c xmigd/ctl_requests.c
+FUZZ_EXTRA_fuzz_qmp := backends/xen/xen_qmp.c
 
 .SECONDEXPANSION:
 $(O)/fuzz/%: $(S)/fuzz/%.c $(S)/fuzz/harness.h $(LIB_SRCS:%=$(S)/%) \

@@ -110,7 +110,7 @@ sample() {
     "$XMIG" sample "$@" "$work/$name" || die "xmig sample $* failed"
 }
 
-for f in receive xlconfig ctl; do
+for f in receive xlconfig ctl qmp; do
     rm -rf "$out/fuzz_$f"
     mkdir -p "$out/fuzz_$f"
 done
@@ -278,7 +278,20 @@ for req in '{"op": "ping"}' '{"op": "list"}' \
     printf '%s' "$req" >"$out/fuzz_ctl/request-$i.json"
 done
 
-for f in libxc libxl xl receive xlconfig ctl; do
+# fuzz_qmp: the lines qemu sends: a greeting, replies, errors, events.
+i=0
+for line in \
+    '{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": "Debian 1:7.2+dfsg-7"}, "capabilities": []}}' \
+    '{"return": {}}' '{"return": {"fdset-id": 7, "fd": 31}, "id": 2}' \
+    '{"error": {"class": "GenericError", "desc": "Migration is disabled when VirtFS export path is NULL"}}' \
+    '{"timestamp": {"seconds": 1701600000, "microseconds": 12}, "event": "STOP"}' \
+    '{"return": {"status": "paused", "singlestep": false, "running": false}}' \
+    '{"return": {}, "return": {}}'; do
+    i=$((i + 1))
+    printf '%s\r' "$line" >"$out/fuzz_qmp/line-$i.json"
+done
+
+for f in libxc libxl xl receive xlconfig ctl qmp; do
     echo "make-corpus: fuzz_$f: $(ls "$out/fuzz_$f" | wc -l | tr -d ' ') seeds," \
         "$(cat "$out/fuzz_$f"/* | wc -c | tr -d ' ') octets"
 done
