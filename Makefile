@@ -21,7 +21,7 @@ LIB_SRCS := common/error.c common/log.c \
 	records/policy.c records/libxl_records.c records/libxc_records.c \
 	records/views.c records/transparent.c records/evtchn.c records/gnttab.c \
 	records/xenstore.c \
-	streams/transport.c streams/order.c streams/reader.c streams/writer.c \
+	streams/cancel.c streams/transport.c streams/order.c streams/reader.c streams/writer.c \
 	streams/tls.c streams/tls_policy.c \
 	streams/synth.c streams/synth_transparent.c libxmig/transparent_state.c \
 	libxmig/session.c libxmig/migrate_send.c libxmig/migrate_recv.c \
@@ -33,8 +33,10 @@ CLI_SRCS := xmigd/xmig.c xmigd/cmd_verify.c xmigd/cmd_dump.c \
 	xmigd/cmd_save.c xmigd/atomic_file.c xmigd/cmd_report.c
 TEST_NAMES := test_cursor test_records test_negative test_streams \
 	test_writer test_errors test_transparent test_xen test_migrate \
-	test_engine_paths
+	test_engine_paths test_timeouts
 TEST_SUPPORT := tests/support.c
+# A throwaway PKI for the TLS tests (tests/tls/make-certs.sh says what).
+CERTS := $(O)/certs
 BENCH_NAMES := bench_codec
 FUZZ_NAMES := fuzz_libxc fuzz_libxl fuzz_xl
 
@@ -118,8 +120,8 @@ check: check-headers check-shared check-unit check-cli check-interop \
 	check-conformance check-tls check-stunnel check-daemon
 	@echo "make check: all suites passed"
 
-check-unit: $(TEST_BINS)
-	@$(S)/tests/run-unit.sh $(TEST_BINS)
+check-unit: $(TEST_BINS) $(CERTS)/.made
+	@CERTS=$(CERTS) $(S)/tests/run-unit.sh $(TEST_BINS)
 
 check-cli: xmig
 	@XMIG=./xmig $(S)/tests/cli.sh
@@ -132,7 +134,6 @@ check-conformance: xmig
 	@XMIG=./xmig sh $(S)/tests/spec-conformance.sh
 
 # A throwaway PKI for the TLS tests (tests/tls/make-certs.sh says what).
-CERTS := $(O)/certs
 $(CERTS)/.made: $(S)/tests/tls/make-certs.sh
 	@rm -rf $(CERTS)
 	@echo "  CERTS   $(CERTS)"

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -396,6 +397,18 @@ int status_main(int argc, char **argv)
     return rc == 0 ? 0 : EXIT_INVALID;
 }
 
+/* The migration belongs to xmigd, not to this client: killing the client
+ * with SIGKILL leaves it running, visible in xmig status and xmigd's log.
+ * SIGINT, SIGTERM and SIGHUP (a closed terminal) cancel it, and the
+ * client follows it to its end. */
+static volatile sig_atomic_t stop_asked;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_asked = 1;
+}
+
 /* xmig migrate DOM HOST:PORT for a guest the daemon keeps: ask, then
  * follow its progress until it ends. */
 int migrate_via_daemon(const char *control, const char *guest,
@@ -418,12 +431,28 @@ int migrate_via_daemon(const char *control, const char *guest,
     }
     id = (int)json_num(&o, "migration", -1);
     free(reply);
+    {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_stop;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+    }
     for (;;) {
         struct timespec ts = { 0, 200000000 };
         struct json_obj s;
         const char *state, *p;
         char err[64];
 
+        if (stop_asked == 1) {
+            stop_asked = 2;
+            snprintf(req, sizeof(req), "{\"op\": \"cancel\", "
+                     "\"migration\": %d}", id);
+            free(request("migrate", control_path(control), req));
+            fprintf(stderr, "%sxmig migrate: cancelling migration %d\n",
+                    tty ? "\n" : "", id);
+        }
         snprintf(req, sizeof(req), "{\"op\": \"status\", \"migration\": %d}",
                  id);
         reply = request("migrate", control_path(control), req);

@@ -128,7 +128,9 @@ static void op_list(struct daemon *d, struct reply *r)
         out(r, "%s{\"name\": %s, \"state\": \"%s\", \"memory_mib\": %llu, "
                "\"origin\": \"%s\", \"%s\": %llu}",
             first ? "" : ", ", q,
-            g->state == G_MIGRATING ? "migrating" : "running",
+            g->state == G_MIGRATING ? "migrating"
+            : g->state == G_PAUSED  ? "paused"
+                                    : "running",
             g->memory_mib, g->origin, g->xen ? "domid" : "heartbeat",
             g->xen ? (unsigned long long)xmig_xen_guest_domid(g->g)
                    : (unsigned long long)xmig_sim_heartbeat(g->g));
@@ -146,7 +148,7 @@ static void op_destroy(struct daemon *d, const struct json_obj *o,
 
     pthread_mutex_lock(&d->lock);
     g = name ? d_guest_find(d, name) : NULL;
-    if (!g || g->state != G_RUNNING) {
+    if (!g || g->state == G_MIGRATING) {
         pthread_mutex_unlock(&d->lock);
         fail(r, g ? "the guest is migrating: cancel first"
                   : "no such guest");
@@ -186,6 +188,8 @@ static void op_migrate(struct daemon *d, const struct json_obj *o,
     p.auto_converge = json_bool(o, "auto_converge", 1);
     p.transparent = json_bool(o, "transparent", 0);
     p.verify = json_bool(o, "verify", 0);
+    p.io_timeout_ms = d_seconds_ms(json_num(o, "timeout_s", 0));
+    p.handover_timeout_ms = d_seconds_ms(json_num(o, "handover_timeout_s", 0));
     p.name = guest;
     if (!guest || !dest || p.downtime_ms == 0 || p.max_iters == 0) {
         fail(r, "migrate needs guest and destination (HOST:PORT)");
@@ -380,7 +384,7 @@ static void op_cancel(struct daemon *d, const struct json_obj *o,
     for (int i = 0; i < D_MAX_MIGRATIONS; i++) {
         struct d_migration *m = &d->migs[i];
         if (m->state != M_FREE && m->id == id) {
-            m->cancel = 1;
+            d_migration_cancel(d, m);
             pthread_cond_broadcast(&d->link_cv);
             pthread_mutex_unlock(&d->lock);
             out(r, "{\"ok\": true}");
@@ -478,18 +482,18 @@ out:
 void *d_control_main(void *arg)
 {
     struct daemon *d = arg;
+    struct d_accept_state st = { "control", 0, 0, 0 };
 
-    while (!d->stopping) {
-        int fd = accept4(d->control_fd, NULL, NULL, SOCK_CLOEXEC);
-        struct ucred cred;
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t sl;
+        int fd = d_accept(d, d->control_fd, &st, &ss, &sl);
+        struct ucred cred = { 0, 0, 0 };
         socklen_t cl = sizeof(cred);
         struct client *c;
         pthread_t th;
 
         if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED) {
-                continue;
-            }
             break;
         }
         /* Root, or the daemon's own user, only. */
@@ -499,6 +503,11 @@ void *d_control_main(void *arg)
                 "{\"ok\": false, \"error\": \"permission denied\"}\n";
             (void)!write(fd, msg, sizeof(msg) - 1);
             close(fd);
+            d_log_refusal(d, &st, "refused a client of uid %d (pid %d): "
+                          "only root and uid %d may use it",
+                          cl == sizeof(cred) ? (int)cred.uid : -1,
+                          cl == sizeof(cred) ? (int)cred.pid : -1,
+                          (int)geteuid());
             continue;
         }
         c = malloc(sizeof(*c));

@@ -24,7 +24,8 @@ static struct daemon daemon_state;
 static void on_signal(int sig)
 {
     (void)sig;
-    daemon_state.stopping = 1;
+    atomic_store(&daemon_state.stopping, 1);
+    xmig_cancel_raise(daemon_state.shutdown);   /* async-signal-safe */
 }
 
 /* The control socket this daemon made (to remove only that one). */
@@ -164,6 +165,13 @@ int main(int argc, char **argv)
     }
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->link_cv, NULL);
+    d->shutdown = xmig_cancel_create();
+    d->pending_from = calloc((size_t)d->cfg.max_handshakes,
+                             sizeof(*d->pending_from));
+    if (!d->shutdown || !d->pending_from) {
+        fprintf(stderr, "xmigd: out of memory\n");
+        return 1;
+    }
     d->listen_fd = net_listen("xmigd", d->cfg.listen, &d->listen_port);
     d->control_fd = d->listen_fd < 0 ? -1 : control_socket(d);
     if (d->control_fd < 0) {
