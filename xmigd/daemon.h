@@ -136,7 +136,8 @@ void d_migration_cancel(struct daemon *d, struct d_migration *m);
  * listener is shut down or the daemon stops. */
 struct d_accept_state {
     const char *what;          /* "incoming", "control" */
-    unsigned burst;            /* failed accepts in a row */
+    unsigned burst;            /* failed accepts not logged yet */
+    double last_failure_log;
     double last_refusal_log;   /* rate limit of refusal lines */
     unsigned refusals_unlogged;
 };

@@ -15,6 +15,7 @@
 #include "xmigd/daemon.h"
 
 #define BACKOFF_NS (100 * 1000 * 1000)   /* after EMFILE and friends */
+#define LOG_EVERY_S 10.0                 /* a burst of them: one line */
 
 double d_now_s(void)
 {
@@ -31,6 +32,26 @@ static void nap(void)
     nanosleep(&ts, NULL);
 }
 
+static void exhausted(struct daemon *d, struct d_accept_state *st, int e)
+{
+    double now = d_now_s();
+
+    if (st->last_failure_log && now - st->last_failure_log < LOG_EVERY_S) {
+        st->burst++;
+        return;
+    }
+    if (st->burst) {
+        d_log(d, 1, "%s: accept: %s; retrying every 100 ms (%u more failed "
+              "accept calls in the last %.0f s)", st->what, strerror(e),
+              st->burst, now - st->last_failure_log);
+    } else {
+        d_log(d, 1, "%s: accept: %s; retrying every 100 ms", st->what,
+              strerror(e));
+    }
+    st->burst = 0;
+    st->last_failure_log = now;
+}
+
 int d_accept(struct daemon *d, int listen_fd, struct d_accept_state *st,
              struct sockaddr_storage *peer, socklen_t *peer_len)
 {
@@ -41,11 +62,6 @@ int d_accept(struct daemon *d, int listen_fd, struct d_accept_state *st,
         fd = accept4(listen_fd, (struct sockaddr *)peer, peer_len,
                      SOCK_CLOEXEC);
         if (fd >= 0) {
-            if (st->burst) {
-                d_log(d, 0, "%s: accepting again (%u accept calls failed)",
-                      st->what, st->burst);
-                st->burst = 0;
-            }
             return fd;
         }
         e = errno;
@@ -59,11 +75,9 @@ int d_accept(struct daemon *d, int listen_fd, struct d_accept_state *st,
         case ENOBUFS:
         case ENOMEM:
             /* Resources come back as connections end (every one of them
-             * is bounded by a timeout): wait, and try again. */
-            if (st->burst++ == 0) {
-                d_log(d, 1, "%s: accept: %s; retrying every 100 ms (not "
-                      "logged again until it works)", st->what, strerror(e));
-            }
+             * is bounded by a timeout): wait, and try again.  Said once
+             * per burst: at most once every LOG_EVERY_S. */
+            exhausted(d, st, e);
             nap();
             continue;
         case EINVAL:
@@ -74,10 +88,7 @@ int d_accept(struct daemon *d, int listen_fd, struct d_accept_state *st,
             if (d->stopping) {
                 return -1;
             }
-            if (st->burst++ == 0) {
-                d_log(d, 1, "%s: accept: %s; retrying", st->what,
-                      strerror(e));
-            }
+            exhausted(d, st, e);
             nap();
             continue;
         }

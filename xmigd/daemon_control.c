@@ -482,7 +482,7 @@ out:
 void *d_control_main(void *arg)
 {
     struct daemon *d = arg;
-    struct d_accept_state st = { "control", 0, 0, 0 };
+    struct d_accept_state st = { "control", 0, 0, 0, 0 };
 
     for (;;) {
         struct sockaddr_storage ss;

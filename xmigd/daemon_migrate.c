@@ -367,7 +367,7 @@ static void *inbound_main(void *arg)
 void *d_incoming_main(void *arg)
 {
     struct daemon *d = arg;
-    struct d_accept_state st = { "incoming", 0, 0, 0 };
+    struct d_accept_state st = { "incoming", 0, 0, 0, 0 };
 
     for (;;) {
         struct sockaddr_storage ss;

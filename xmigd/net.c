@@ -273,8 +273,10 @@ int net_listen(const char *cmd, const char *hostport, int *port)
     if (s >= 0) {
         setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     }
+    /* A full backlog: connections are judged after accept (caps, time
+     * limits), not by dropped SYNs that delay honest peers as well. */
     if (s < 0 || bind(s, ai->ai_addr, ai->ai_addrlen) < 0 ||
-        listen(s, 16) < 0 ||
+        listen(s, SOMAXCONN) < 0 ||
         getsockname(s, (struct sockaddr *)&ss, &sl) < 0) {
         fprintf(stderr, "xmig %s: cannot listen on %s: %s\n", cmd, hostport,
                 strerror(errno));
