@@ -60,9 +60,11 @@ static void host_of(const char *dest, char *out, size_t len)
 }
 
 static void finish(struct daemon *d, struct d_migration *m,
-                   struct d_guest *dg, int rc)
+                   struct d_guest *dg, int rc, const char *error)
 {
     pthread_mutex_lock(&d->lock);
+    /* status reads it under the lock: written here, not as it happens */
+    snprintf(m->error, sizeof(m->error), "%s", error);
     if (rc == 0) {
         m->state = M_DONE;
         d_log(d, 0, "migration %d: %s moved to %s in %.2f s, downtime "
@@ -103,7 +105,7 @@ static void *outgoing_main(void *arg)
     struct d_guest *dg;
     struct xmig_tls_config *tls;
     struct xmig_transport *t = NULL;
-    char host[256];
+    char host[256], error[sizeof(m->error)] = "";
     int s, rc = -1;
 
     /* Each migration ahead in the queue ends within its time limits
@@ -126,28 +128,28 @@ static void *outgoing_main(void *arg)
                                      m->params.io_timeout_ms);
     }
     if (xmig_cancel_raised(m->cancel) || d->stopping) {
-        snprintf(m->error, sizeof(m->error), "cancelled before it started");
+        snprintf(error, sizeof(error), "cancelled before it started");
     } else if (!tls) {
-        snprintf(m->error, sizeof(m->error), "TLS setup: %s",
+        snprintf(error, sizeof(error), "TLS setup: %s",
                  xmig_error_message());
     } else if ((s = net_connect_limited(m->destination, d->cfg.handshake_ms,
-                                        m->cancel, m->error,
-                                        sizeof(m->error))) < 0) {
-        /* m->error says why */
+                                        m->cancel, error,
+                                        sizeof(error))) < 0) {
+        /* error says why */
     } else if (!(t = xmig_transport_tls_client(s, tls))) {
-        snprintf(m->error, sizeof(m->error), "%s", xmig_error_message());
+        snprintf(error, sizeof(error), "%s", xmig_error_message());
     } else {
         m->params.progress = on_round;
         m->params.user_data = j;
         m->params.cancel = m->cancel;
         rc = xmig_migrate_send(dg->g, t, &m->params, &m->stats);
         if (rc < 0) {
-            snprintf(m->error, sizeof(m->error), "%s", xmig_error_message());
+            snprintf(error, sizeof(error), "%s", xmig_error_message());
         }
     }
     xmig_transport_free(t);
     xmig_tls_config_free(tls);
-    finish(d, m, dg, rc);
+    finish(d, m, dg, rc, error);
     free(j);
     return NULL;
 }
