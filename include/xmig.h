@@ -34,6 +34,21 @@ extern "C" {
 typedef void (*xmig_log_fn)(void *user_data, int level, const char *line);
 void xmig_set_log(xmig_log_fn fn, void *user_data);
 
+/* ---- cancellation -------------------------------------------------- */
+
+/* A flag any thread (or a signal handler) may raise to stop what watches
+ * it: a migration (xmig_migrate_params.cancel), a TLS handshake
+ * (xmig_tls_config_set_cancel), a transport's waits
+ * (xmig_transport_set_cancel).  Raising it is atomic and async-signal-safe;
+ * a blocked read or write notices it within 100 ms.  It must outlive
+ * everything that watches it. */
+struct xmig_cancel;
+
+struct xmig_cancel *xmig_cancel_create(void);
+void xmig_cancel_free(struct xmig_cancel *c);
+void xmig_cancel_raise(struct xmig_cancel *c);
+int xmig_cancel_raised(const struct xmig_cancel *c);
+
 /* ---- transports ---------------------------------------------------- */
 
 struct xmig_transport;
@@ -65,6 +80,16 @@ int xmig_transport_sendfile(struct xmig_transport *t, int fd, int64_t off,
 /* The sender is done: flush, and over TLS send close_notify, so the peer
  * can tell an end from a cut.  Reading is still possible. */
 int xmig_transport_finish(struct xmig_transport *t);
+/* Time limits (docs/timeouts.md).  io_ms: a read or write that makes no
+ * progress for this long fails, naming the peer and the phase; 0: no
+ * limit (the default of fd transports; TLS transports take their
+ * configuration's, 60 s unless set). */
+int xmig_transport_set_timeout(struct xmig_transport *t, uint32_t io_ms);
+uint32_t xmig_transport_timeout(const struct xmig_transport *t);
+/* Waits for the peer also end, with an error, once c is raised (NULL:
+ * none). */
+void xmig_transport_set_cancel(struct xmig_transport *t,
+                               struct xmig_cancel *c);
 uint64_t xmig_transport_bytes_in(const struct xmig_transport *t);
 uint64_t xmig_transport_bytes_out(const struct xmig_transport *t);
 
@@ -109,6 +134,17 @@ int xmig_tls_config_set_cipher(struct xmig_tls_config *c, const char *name);
  * now; a CA that loads and is valid, or pins.  0, or -1 with an error
  * naming the file and what is wrong with it. */
 int xmig_tls_config_check(const struct xmig_tls_config *c);
+/* Time limits: handshake_ms bounds the whole handshake (an absolute
+ * deadline, not per read; default 30000); io_ms becomes the transport's
+ * no-progress limit (default 60000; 0: none).  A TLS server that hears
+ * nothing for 2 s (or the handshake limit, if shorter) tells a plain
+ * peer, in plain text, that it speaks TLS, and fails. */
+int xmig_tls_config_set_timeouts(struct xmig_tls_config *c,
+                                 uint32_t handshake_ms, uint32_t io_ms);
+/* The handshake, and the transport it makes, stop when c is raised (it
+ * must outlive them; NULL: none). */
+void xmig_tls_config_set_cancel(struct xmig_tls_config *c,
+                                struct xmig_cancel *cancel);
 
 /* Handshake over a connected socket (taking ownership of fd, also on
  * failure); returns a transport, or NULL with an error naming the peer
@@ -415,10 +451,20 @@ struct xmig_migrate_stats {
     char guest_name[64];        /* from the stream's domain config */
     uint32_t nrounds;
     struct xmig_iteration_stats rounds[XMIG_MAX_ITER_STATS];
+    int source_paused;          /* after a failure: 1 when the guest was
+                                 * left paused here (the outcome is
+                                 * unknown), 0 when it runs here */
 };
 
 typedef void (*xmig_progress_fn)(void *user_data,
                                  const struct xmig_iteration_stats *round);
+
+/* What a source does when the destination stays silent after the
+ * go-ahead (docs/timeouts.md). */
+enum xmig_handover_expiry {
+    XMIG_HANDOVER_KEEP_PAUSED = 0, /* default: never two running copies */
+    XMIG_HANDOVER_RESUME           /* availability first: resume here */
+};
 
 struct xmig_migrate_params {
     uint32_t downtime_ms;       /* target; default 300 */
@@ -434,9 +480,18 @@ struct xmig_migrate_params {
     const char *name;           /* the guest's name in the domain config */
     xmig_progress_fn progress;
     void *user_data;
-    /* Set *cancel nonzero (from any thread) to stop the migration; before
-     * the destination has the go-ahead, the guest then runs on here. */
-    volatile int *cancel;
+    /* Raise it (from any thread) to stop the migration, in any phase;
+     * before the destination may have the go-ahead, the guest then runs
+     * on here.  NULL: none. */
+    struct xmig_cancel *cancel;
+    /* No progress on the transport for this long fails the migration
+     * (the guest runs on here); 0: keep the transport's limit. */
+    uint32_t io_timeout_ms;
+    /* After the go-ahead went out, the destination may be running the
+     * guest: wait this long for its result (default 30000), then act as
+     * handover_expiry says (docs/timeouts.md). */
+    uint32_t handover_timeout_ms;
+    enum xmig_handover_expiry handover_expiry;
 };
 
 void xmig_migrate_params_init(struct xmig_migrate_params *p);

@@ -15,6 +15,7 @@
 #include "libxmig/backend.h"
 #include "libxmig/session.h"
 #include "records/records.h"
+#include "streams/transport.h"
 #include "xmig.h"
 
 #define PAGE 4096u
@@ -340,9 +341,11 @@ static struct xmig_guest *receive(struct xmig_transport *t,
     xmig_transport_tls_info(t, &tls);
     snprintf(stats->tls_mode, sizeof(stats->tls_mode), "%s",
              xmig_tls_mode_name(tls.mode));
+    transport_phase(t, "sending the banner");
     if (!r.pv || (session && session_send(t, session_banner) < 0)) {
         goto out;
     }
+    transport_phase(t, "receiving the stream");
     reader = xmig_reader_create(t, XMIG_FORMAT_AUTO);
     if (!reader || xmig_reader_run(reader, on_item, &r) != 0 ||
         (!session && xmig_reader_expect_eof(reader) < 0)) {
@@ -355,6 +358,7 @@ static struct xmig_guest *receive(struct xmig_transport *t,
     if (check_guest(&r) < 0) {
         goto out;
     }
+    transport_phase(t, "waiting for the go-ahead");
     if (session && (session_send(t, session_ready) < 0 ||
                     (ready_sent = 1,
                      session_expect(t, session_go, "waiting for permission "
@@ -371,6 +375,7 @@ static struct xmig_guest *receive(struct xmig_transport *t,
         ok = 1;
         goto out;
     }
+    transport_phase(t, "sending the start result");
     if (session_send_status(t, 0) < 0) {
         /* The source may never learn: the guest runs here; say so. */
         err_prefix("the guest runs here, but the source was not told: ");
@@ -379,6 +384,7 @@ static struct xmig_guest *receive(struct xmig_transport *t,
     }
     ok = 1;
 out:
+    t->phase[0] = '\0';
     stats->total_s = now_s() - t0;
     stats->bytes = xmig_transport_bytes_in(t);
     stats->pages_sent = r.pages;

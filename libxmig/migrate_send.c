@@ -20,10 +20,12 @@
 #include "common/log.h"
 #include "libxmig/backend.h"
 #include "libxmig/session.h"
+#include "streams/transport.h"
 #include "xmig.h"
 
 #define BATCH 1024u
 #define PAGE 4096u
+#define HANDOVER_MS_DEFAULT 30000u
 
 struct sender {
     struct xmig_guest *g;
@@ -50,6 +52,7 @@ void xmig_migrate_params_init(struct xmig_migrate_params *p)
     p->max_iters = 30;
     p->auto_converge = 1;
     p->digest = 1;
+    p->handover_timeout_ms = HANDOVER_MS_DEFAULT;
 }
 
 static double now_s(void)
@@ -93,7 +96,7 @@ static void pace(struct sender *s)
 
 static int cancelled(const struct sender *s)
 {
-    if (s->p->cancel && *s->p->cancel) {
+    if (xmig_cancel_raised(s->p->cancel)) {
         return err_set(XMIG_ERR_USAGE, ECANCELED, "migration cancelled");
     }
     return 0;
@@ -208,6 +211,7 @@ static void round_begin(struct sender *s, struct xmig_iteration_stats *r,
                         uint32_t it, uint64_t dirty)
 {
     memset(r, 0, sizeof(*r));
+    transport_phase(s->t, "sending round %u pages", it);
     r->iteration = it;
     r->dirty_pages = dirty;
     r->start_s = now_s() - s->t0;
@@ -409,6 +413,8 @@ static int stop_and_copy(struct sender *s, double *t_pause)
         total += (uint64_t)__builtin_popcountll(s->final[w]);
     }
     round_begin(s, &r, s->st->iterations + 1, total);
+    transport_phase(s->t, "sending the last pages and state (the guest is "
+                    "paused)");
     r.final = 1;
     if (send_bitmap(s, s->final, &r) < 0) {
         return -1;
@@ -458,7 +464,12 @@ static int resume_here(struct sender *s)
 static int handshake(struct sender *s, double t_pause)
 {
     uint8_t status;
+    uint32_t io = s->t->io_timeout_ms, limit = s->p->handover_timeout_ms
+                                                  ? s->p->handover_timeout_ms
+                                                  : HANDOVER_MS_DEFAULT;
+    int rc;
 
+    transport_phase(s->t, "waiting for the destination to confirm the guest");
     if (session_expect(s->t, session_ready,
                        "waiting for the destination to confirm the guest") <
             0 ||
@@ -471,11 +482,22 @@ static int handshake(struct sender *s, double t_pause)
         }
         s->handed = 1;
     }
+    /* From the first octet of "go" on, the destination may start the
+     * guest: the outcome is no longer ours alone (docs/timeouts.md). */
+    s->go_sent = 1;
+    transport_phase(s->t, "sending the go-ahead");
     if (session_send(s->t, session_go) < 0) {
         return -1;
     }
-    s->go_sent = 1;
-    if (session_read_status(s->t, &status) < 0) {
+    /* Its answer, bounded by the handover limit alone. */
+    transport_phase(s->t, "waiting for the destination's start result "
+                    "after the go-ahead");
+    s->t->io_timeout_ms = 0;
+    transport_deadline(s->t, limit);
+    rc = session_read_status(s->t, &status);
+    s->t->io_timeout_ms = io;
+    s->t->deadline_ms = 0;
+    if (rc < 0) {
         return -1;
     }
     s->st->downtime_ms = (now_s() - t_pause) * 1000.0;
@@ -492,6 +514,42 @@ static int handshake(struct sender *s, double t_pause)
 static int send_guest(struct xmig_guest *g, struct xmig_transport *t,
                       const struct xmig_migrate_params *p,
                       struct xmig_migrate_stats *stats, int live);
+
+/* The go-ahead may have reached the destination, and no result came: it
+ * may run the guest, or not.  Two running copies would corrupt what they
+ * share (disks), so by default the source stays paused and the operator
+ * decides; XMIG_HANDOVER_RESUME puts availability first.  Either way the
+ * wait was bounded and it is said loudly (docs/timeouts.md). */
+static void after_go_failed(struct sender *s)
+{
+    struct err_state *why = err_stash();
+    char cause[600];
+
+    stop_tracking(s);
+    err_unstash(why);
+    snprintf(cause, sizeof(cause), "%s", xmig_error_message());
+    if (s->p->handover_expiry == XMIG_HANDOVER_RESUME) {
+        if (resume_here(s) == 0) {
+            log_msg(XMIG_LOG_WARNING, "migration outcome unknown after the "
+                    "go-ahead (%s): the guest RESUMES at the source, as "
+                    "handover_expiry=resume says; if the destination "
+                    "started it too, two copies run: check it and destroy "
+                    "one", cause);
+            err_prefix("migration outcome unknown after the go-ahead; the "
+                       "guest was resumed at the source (handover_expiry="
+                       "resume), check the destination for a second copy: ");
+            return;
+        }
+        err_set(XMIG_ERR_IO, 0, "%s; and resuming the guest here failed: %s",
+                cause, xmig_error_message());
+    }
+    s->st->source_paused = 1;
+    log_msg(XMIG_LOG_WARNING, "migration outcome unknown after the go-ahead "
+            "(%s): the guest stays PAUSED at the source; if the destination "
+            "does not run it, resume it here, else destroy it here", cause);
+    err_prefix("migration outcome unknown (the destination may be running "
+               "the guest), the source copy stays paused: ");
+}
 
 int xmig_migrate_send(struct xmig_guest *g, struct xmig_transport *t,
                       const struct xmig_migrate_params *p,
@@ -537,6 +595,8 @@ static int send_guest(struct xmig_guest *g, struct xmig_transport *t,
     struct sender s;
     struct guest_state st0;
     struct xmig_tls_info tls;
+    struct xmig_cancel *saved_cancel = NULL;
+    uint32_t saved_io = 0;
     double t_pause = 0;
     int rc = -1;
 
@@ -564,7 +624,17 @@ static int send_guest(struct xmig_guest *g, struct xmig_transport *t,
         goto out;
     }
     s.live = s.session = live;
-    if ((s.session &&
+    saved_io = t->io_timeout_ms;
+    saved_cancel = t->cancel;
+    if (p->io_timeout_ms) {
+        t->io_timeout_ms = p->io_timeout_ms;
+    }
+    if (p->cancel) {
+        t->cancel = p->cancel;   /* blocked reads and writes notice it */
+    }
+    transport_phase(t, "waiting for the receiver's banner");
+    if (cancelled(&s) < 0 ||
+        (s.session &&
          session_expect(t, session_banner, "waiting for the receiver") < 0) ||
         s.ops->get_state(g, 0, &st0) < 0) {
         goto out;
@@ -604,6 +674,7 @@ out:
         /* Its reason replaces our broken pipe; a failed look leaves the
          * stashed error to be restored below. */
         if (s.session && xmig_error_category() != XMIG_ERR_USAGE &&
+            xmig_error_errno() != ETIMEDOUT &&
             !strstr(xmig_error_message(), "the destination refused") &&
             session_take_refusal(t, 2000)) {
             err_forget(why);
@@ -611,6 +682,7 @@ out:
         }
         if (resume_here(&s) < 0) {
             snprintf(stuck, sizeof(stuck), "%s", xmig_error_message());
+            stats->source_paused = s.paused;
         }
         err_unstash(why);
         if (stuck[0]) {
@@ -622,13 +694,15 @@ out:
                               : "save failed, the guest runs on: ");
         }
     } else if (rc < 0) {
-        struct err_state *why = err_stash();
-        stop_tracking(&s);
-        err_unstash(why);
-        err_prefix("migration outcome unknown (the destination may be "
-                   "running the guest), the source copy stays paused: ");
+        after_go_failed(&s);
     } else {
         stop_tracking(&s);
+    }
+    if (s.w) {   /* the transport is the caller's again, as it was */
+        t->io_timeout_ms = saved_io;
+        t->cancel = saved_cancel;
+        t->deadline_ms = 0;
+        t->phase[0] = '\0';
     }
     xmig_writer_free(s.w);
     free(s.dirty);

@@ -44,7 +44,10 @@ static int read_exact(struct xmig_transport *t, void *buf, size_t n,
     while (got < n) {
         long r = xmig_transport_read(t, (char *)buf + got, n - got);
         if (r < 0) {
-            err_prefix("%s: ", when);
+            if (xmig_error_errno() != ETIMEDOUT &&
+                xmig_error_errno() != ECANCELED) {
+                err_prefix("%s: ", when);   /* a wait names its phase */
+            }
             return -1;
         }
         if (r == 0) {

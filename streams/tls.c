@@ -8,9 +8,11 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,11 @@
 
 #define MAX_PINS 16
 #define STAGE_SIZE (16u << 10)    /* one TLS record's worth of small writes */
+#define HANDSHAKE_MS_DEFAULT 30000
+#define IO_MS_DEFAULT 60000
+/* A TLS client speaks first, at once: a server that hears nothing this
+ * long tells the peer, in plain text, that it speaks TLS. */
+#define FIRST_BYTE_MS 2000
 
 struct xmig_tls_config {
     enum xmig_tls_mode mode;
@@ -40,6 +47,8 @@ struct xmig_tls_config {
     size_t npins;
     int insecure;
     int min_version, max_version;
+    uint32_t handshake_ms, io_ms;
+    struct xmig_cancel *cancel;
 };
 
 struct tls_conn {
@@ -59,8 +68,25 @@ struct xmig_tls_config *xmig_tls_config_create(void)
 
     if (!c) {
         err_set(XMIG_ERR_NOMEM, ENOMEM, "TLS configuration");
+        return NULL;
     }
+    c->handshake_ms = HANDSHAKE_MS_DEFAULT;
+    c->io_ms = IO_MS_DEFAULT;
     return c;
+}
+
+int xmig_tls_config_set_timeouts(struct xmig_tls_config *c,
+                                 uint32_t handshake_ms, uint32_t io_ms)
+{
+    c->handshake_ms = handshake_ms;
+    c->io_ms = io_ms;
+    return 0;
+}
+
+void xmig_tls_config_set_cancel(struct xmig_tls_config *c,
+                                struct xmig_cancel *cancel)
+{
+    c->cancel = cancel;
 }
 
 void xmig_tls_config_free(struct xmig_tls_config *c)
@@ -266,8 +292,37 @@ void xmig_tls_policy_describe(char *buf, size_t len)
 /* ---- kernel TLS probe ---------------------------------------------- */
 
 /* Can this kernel attach the "tls" upper layer to a TCP socket?  Tried on
- * a throwaway loopback connection, before any real handshake. */
+ * a throwaway loopback connection, before the first real handshake; a
+ * definite answer is kept (the kernel does not change), one that failed
+ * for want of descriptors is asked again. */
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+static int probe_known, probe_ok;
+static char probe_cached_why[160];
+
+static int ktls_probe_now(char *why, size_t len, int *definite);
+
 static int ktls_probe(char *why, size_t len)
+{
+    int ok, definite = 0;
+
+    pthread_mutex_lock(&probe_lock);
+    if (probe_known) {
+        ok = probe_ok;
+        snprintf(why, len, "%s", probe_cached_why);
+        pthread_mutex_unlock(&probe_lock);
+        return ok;
+    }
+    ok = ktls_probe_now(why, len, &definite);
+    if (definite) {
+        probe_known = 1;
+        probe_ok = ok;
+        snprintf(probe_cached_why, sizeof(probe_cached_why), "%s", ok ? "" : why);
+    }
+    pthread_mutex_unlock(&probe_lock);
+    return ok;
+}
+
+static int ktls_probe_now(char *why, size_t len, int *definite)
 {
     struct sockaddr_in a = { .sin_family = AF_INET };
     socklen_t alen = sizeof(a);
@@ -282,11 +337,13 @@ static int ktls_probe(char *why, size_t len)
         (acc = accept4(l, NULL, NULL, SOCK_CLOEXEC)) < 0) {
         snprintf(why, len, "could not probe kernel TLS: %s", strerror(errno));
     } else if (setsockopt(s, IPPROTO_TCP, TCP_ULP, "tls", 3) < 0) {
+        *definite = errno == ENOENT;
         snprintf(why, len, "%s", errno == ENOENT
                                      ? "the kernel has no TLS support "
                                        "(CONFIG_TLS, module tls)"
                                      : strerror(errno));
     } else {
+        *definite = 1;
         ok = 1;
     }
     if (acc >= 0) {
@@ -335,7 +392,15 @@ static int pinned(const struct xmig_tls_config *c, X509 *cert)
     return 0;
 }
 
+/* The SSL ex-data slot that carries the configuration to verify_cb:
+ * made once, whichever thread's handshake comes first. */
 static int config_index = -1;
+static pthread_once_t config_index_once = PTHREAD_ONCE_INIT;
+
+static void config_index_make(void)
+{
+    config_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
 
 /* The unpinned certificate the last verification saw (this thread). */
 static _Thread_local char unpinned_subject[256], unpinned_hex[100];
@@ -522,8 +587,19 @@ static int handshake_failed(struct tls_conn *tc, const char *peer)
 {
     char why[256];
     long v = SSL_get_verify_result(tc->ssl);
+    int reason = ERR_GET_REASON(ERR_peek_error());
+    /* What OpenSSL says when the first octets are not a TLS record. */
+    int plain = reason == SSL_R_WRONG_VERSION_NUMBER ||
+                reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
+                reason == SSL_R_UNKNOWN_PROTOCOL ||
+                reason == SSL_R_HTTP_REQUEST;
 
     ssl_error_text(why, sizeof(why));
+    if (plain) {
+        return err_set(XMIG_ERR_PROTOCOL, 0, "TLS handshake with %s failed: "
+                       "the peer does not speak TLS (%s): is it running with "
+                       "--tls=none?", peer, why);
+    }
     if (v == X509_V_ERR_APPLICATION_VERIFICATION) {
         return err_set(XMIG_ERR_PROTOCOL, 0, "TLS peer %s (%s) is not "
                        "pinned: its certificate's SHA-256 is %s", peer,
@@ -582,6 +658,50 @@ static int settle(struct tls_conn *tc, const struct xmig_tls_config *c,
 
 static const struct transport_ops tls_ops;
 
+/* The socket stays non-blocking: every wait goes through transport_wait,
+ * with the deadline, the no-progress limit and the cancel flag. */
+static int set_nonblocking(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+
+    return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* A TLS client sends its ClientHello at once.  A peer that says nothing
+ * is most likely a plain sender waiting for the receiver's banner (both
+ * would wait for ever): tell it in plain text, in the refusal line xmig
+ * senders read (docs/control-protocol.md), and hang up. */
+static int first_byte(struct xmig_transport *t, const struct xmig_tls_config *c)
+{
+    double deadline = t->deadline_ms;
+    uint32_t deadline_len = t->deadline_len_ms;
+    uint32_t ms = c->handshake_ms && c->handshake_ms < FIRST_BYTE_MS
+                      ? c->handshake_ms
+                      : FIRST_BYTE_MS;
+    char line[300];
+    int n;
+
+    transport_deadline(t, ms);
+    if (transport_wait(t, t->fd, POLLIN) == 0) {
+        t->deadline_ms = deadline;
+        t->deadline_len_ms = deadline_len;
+        return 0;
+    }
+    t->deadline_ms = deadline;
+    t->deadline_len_ms = deadline_len;
+    if (xmig_error_errno() != ETIMEDOUT) {
+        return -1;
+    }
+    n = snprintf(line, sizeof(line), "xmig-refused unsupported: this "
+                 "receiver speaks TLS, and %s sent no TLS ClientHello within "
+                 "%.1f s (is the sender using --tls=none?)\n", t->peer,
+                 ms / 1e3);
+    (void)!send(t->fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    return err_set(XMIG_ERR_PROTOCOL, 0, "TLS handshake with %s: it sent "
+                   "nothing for %.1f s: not a TLS client (a sender with "
+                   "--tls=none?)", t->peer, ms / 1e3);
+}
+
 static struct xmig_transport *tls_handshake(int fd,
                                             const struct xmig_tls_config *c,
                                             int server)
@@ -594,7 +714,14 @@ static struct xmig_transport *tls_handshake(int fd,
 
     peer_address(fd, peer, sizeof(peer));
     if (c->mode == XMIG_TLS_NONE) {
-        return xmig_transport_fd(fd, 1);
+        t = xmig_transport_fd(fd, 1);
+        if (!t) {
+            close(fd);
+            return NULL;
+        }
+        t->io_timeout_ms = c->io_ms;
+        t->cancel = c->cancel;
+        return t;
     }
     if (server && !c->cert) {
         err_set(XMIG_ERR_USAGE, 0, "TLS with %s: this end is the server and "
@@ -617,9 +744,7 @@ static struct xmig_transport *tls_handshake(int fd,
     } else {
         probe_why[0] = '\0';
     }
-    if (config_index < 0) {
-        config_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-    }
+    pthread_once(&config_index_once, config_index_make);
     tc = calloc(1, sizeof(*tc));
     t = transport_new(&tls_ops);
     if (!tc || !t) {
@@ -627,6 +752,17 @@ static struct xmig_transport *tls_handshake(int fd,
         goto fail;
     }
     snprintf(tc->info.peer, sizeof(tc->info.peer), "%s", peer);
+    /* Until it succeeds, t only lends its limits to the waits below: the
+     * descriptor is closed at fail. */
+    t->fd = fd;
+    t->sock = 3;
+    t->cancel = c->cancel;
+    snprintf(t->peer, sizeof(t->peer), "%s", peer);
+    transport_phase(t, "doing the TLS handshake");
+    if (set_nonblocking(fd) < 0) {
+        err_set(XMIG_ERR_IO, errno, "TLS with %s", peer);
+        goto fail;
+    }
     err_clear();
     tc->ctx = make_ctx(c, server, want_ktls);
     if (!tc->ctx && xmig_error_category() == XMIG_ERR_USAGE) {
@@ -647,14 +783,31 @@ static struct xmig_transport *tls_handshake(int fd,
         log_msg(XMIG_LOG_WARNING, "TLS peer %s is NOT authenticated "
                 "(--insecure)", peer);
     }
-    ERR_clear_error();
-    errno = 0;
-    rc = server ? SSL_accept(tc->ssl) : SSL_connect(tc->ssl);
-    if (rc != 1) {
-        handshake_failed(tc, peer);
+    transport_deadline(t, c->handshake_ms);
+    if (server && first_byte(t, c) < 0) {
         goto fail;
     }
-    t->fd = fd;
+    for (;;) {
+        int e;
+        ERR_clear_error();
+        errno = 0;
+        rc = server ? SSL_accept(tc->ssl) : SSL_connect(tc->ssl);
+        if (rc == 1) {
+            break;
+        }
+        e = SSL_get_error(tc->ssl, rc);
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+            handshake_failed(tc, peer);
+            goto fail;
+        }
+        if (transport_wait(t, fd, e == SSL_ERROR_WANT_READ ? POLLIN
+                                                           : POLLOUT) < 0) {
+            goto fail;
+        }
+    }
+    t->deadline_ms = 0;
+    t->phase[0] = '\0';
+    t->io_timeout_ms = c->io_ms;
     t->owns_fd = 1;
     t->impl = tc;
     if (settle(tc, c, want_ktls, probe_why[0] ? probe_why : NULL) < 0) {
@@ -736,18 +889,32 @@ static ssize_t tls_read(struct xmig_transport *t, void *buf, size_t len)
     if (over_budget(t->bytes_in, 0) < 0) {
         return -1;
     }
-    ERR_clear_error();
-    if (SSL_read_ex(tc->ssl, buf, len, &n) == 1) {
-        t->bytes_in += n;
-        return (ssize_t)n;
-    }
-    switch (SSL_get_error(tc->ssl, 0)) {
-    case SSL_ERROR_ZERO_RETURN:
-        return 0;   /* close_notify: a clean end */
-    default:
-        ssl_error_text(why, sizeof(why));
-        return err_set(XMIG_ERR_CLOSED, 0, "TLS read from %s: %s",
-                       tc->info.peer, why);
+    for (;;) {
+        int e;
+        ERR_clear_error();
+        /* Records OpenSSL holds already (SSL_pending) come out here
+         * without a wait: poll only once it asks for more. */
+        if (SSL_read_ex(tc->ssl, buf, len, &n) == 1) {
+            t->bytes_in += n;
+            return (ssize_t)n;
+        }
+        e = SSL_get_error(tc->ssl, 0);
+        switch (e) {
+        case SSL_ERROR_ZERO_RETURN:
+            return 0;   /* close_notify: a clean end */
+        case SSL_ERROR_WANT_READ:
+        case SSL_ERROR_WANT_WRITE:
+            if (transport_wait(t, t->fd, e == SSL_ERROR_WANT_READ ? POLLIN
+                                                                  : POLLOUT) <
+                0) {
+                return -1;
+            }
+            continue;
+        default:
+            ssl_error_text(why, sizeof(why));
+            return err_set(XMIG_ERR_CLOSED, 0, "TLS read from %s: %s",
+                           tc->info.peer, why);
+        }
     }
 }
 
@@ -760,8 +927,22 @@ static int ssl_write_all(struct xmig_transport *t, const void *p, size_t len)
     if (over_budget(t->bytes_out, len) < 0) {
         return -1;
     }
-    ERR_clear_error();
-    if (len && SSL_write_ex(tc->ssl, p, len, &done) != 1) {
+    while (len) {
+        int e;
+        ERR_clear_error();
+        if (SSL_write_ex(tc->ssl, p, len, &done) == 1) {
+            break;   /* without partial writes: all of it */
+        }
+        e = SSL_get_error(tc->ssl, 0);
+        if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+            /* Retried with the same buffer and length, as OpenSSL wants. */
+            if (transport_wait(t, t->fd, e == SSL_ERROR_WANT_READ ? POLLIN
+                                                                  : POLLOUT) <
+                0) {
+                return -1;
+            }
+            continue;
+        }
         ssl_error_text(why, sizeof(why));
         return err_set(XMIG_ERR_IO, 0, "TLS write to %s: %s", tc->info.peer,
                        why);
@@ -795,7 +976,11 @@ static int tls_writev(struct xmig_transport *t, const struct iovec *iov,
         if (over_budget(t->bytes_out, total) < 0) {
             return -1;
         }
-        if (transport_writev_fd(t->fd, iov, iovcnt) < 0) {
+        if (transport_writev_fd(t, t->fd, iov, iovcnt) < 0) {
+            if (xmig_error_errno() == ETIMEDOUT ||
+                xmig_error_errno() == ECANCELED) {
+                return -1;   /* the wait's message says it all */
+            }
             return err_set(XMIG_ERR_IO, xmig_error_errno(), "TLS write to %s "
                            "(kernel TLS)", tc->info.peer);
         }
@@ -844,7 +1029,15 @@ static int tls_sendfile(struct xmig_transport *t, int fd, int64_t off,
         return -1;
     }
     while (len > 0) {
-        ossl_ssize_t n = SSL_sendfile(tc->ssl, fd, (off_t)off, len, 0);
+        ossl_ssize_t n;
+        ERR_clear_error();
+        n = SSL_sendfile(tc->ssl, fd, (off_t)off, len, 0);
+        if (n <= 0 && SSL_get_error(tc->ssl, (int)n) == SSL_ERROR_WANT_WRITE) {
+            if (transport_wait(t, t->fd, POLLOUT) < 0) {
+                return -1;
+            }
+            continue;
+        }
         if (n <= 0) {
             char why[256];
             ssl_error_text(why, sizeof(why));
@@ -863,8 +1056,22 @@ static int tls_finish(struct xmig_transport *t)
     struct tls_conn *tc = t->impl;
     int rc;
 
-    ERR_clear_error();
-    rc = SSL_shutdown(tc->ssl);
+    for (;;) {
+        int e;
+        ERR_clear_error();
+        rc = SSL_shutdown(tc->ssl);
+        if (rc >= 0) {
+            break;
+        }
+        e = SSL_get_error(tc->ssl, rc);
+        if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) {
+            break;
+        }
+        if (transport_wait(t, t->fd, e == SSL_ERROR_WANT_READ ? POLLIN
+                                                              : POLLOUT) < 0) {
+            return -1;
+        }
+    }
     if (rc < 0) {
         char why[256];
         ssl_error_text(why, sizeof(why));
@@ -895,7 +1102,8 @@ static void drain(struct tls_conn *tc, int fd)
             continue;
         }
         ERR_clear_error();
-        if (SSL_read_ex(tc->ssl, buf, sizeof(buf), &n) != 1) {
+        if (SSL_read_ex(tc->ssl, buf, sizeof(buf), &n) != 1 &&
+            SSL_get_error(tc->ssl, 0) != SSL_ERROR_WANT_READ) {
             break;   /* close_notify, EOF or an error: nothing more comes */
         }
     }

@@ -40,14 +40,43 @@ struct xmig_transport {
     size_t sink_len, sink_cap;
     uint64_t bytes_in, bytes_out;
     void *impl;               /* the TLS state, for TLS transports */
+    /* Time limits and cancellation (docs/timeouts.md). */
+    uint32_t io_timeout_ms;   /* no progress for this long: fail; 0: none */
+    double deadline_ms;       /* absolute (CLOCK_MONOTONIC), 0: none */
+    uint32_t deadline_len_ms; /* what it was set to, for messages */
+    struct xmig_cancel *cancel;
+    int sock;                 /* fd is a socket: MSG_DONTWAIT, no blocking */
+    char peer[128];           /* "127.0.0.1:5601", or "the peer" */
+    char phase[96];           /* what the engine is doing, for errors */
 };
 
-/* Write a whole gather list to a file descriptor, riding out partial writes
- * and EINTR, IOV_MAX entries at a time.  Shared by fd-like transports. */
-int transport_writev_fd(int fd, const struct iovec *iov, int iovcnt);
+/* What the engine is doing ("sending round 2 pages"): named by a timeout
+ * or a cancel that ends a wait. */
+void transport_phase(struct xmig_transport *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Until the next call: every wait also ends at now + ms (0: no deadline);
+ * what names the limit in the error ("the handshake"). */
+void transport_deadline(struct xmig_transport *t, uint32_t ms);
+
+/* Wait until fd is ready for events (POLLIN/POLLOUT), within the
+ * transport's limits; -1 with the error set (ETIMEDOUT naming the peer
+ * and the phase, or ECANCELED). */
+int transport_wait(struct xmig_transport *t, int fd, short events);
+
+/* A caller's peer as text, for messages. */
+void transport_peer_name(int fd, char *buf, size_t len);
+double transport_now_ms(void);
+
+/* Write a whole gather list to a file descriptor, riding out partial writes,
+ * EINTR and EAGAIN (waiting within t's limits), IOV_MAX entries at a time.
+ * Shared by fd-like transports (and kernel TLS). */
+int transport_writev_fd(struct xmig_transport *t, int fd,
+                        const struct iovec *iov, int iovcnt);
 
 /* sendfile(2) of a whole range to fd, riding out partial sends. */
-int transport_sendfile_fd(int out_fd, int in_fd, int64_t off, size_t len);
+int transport_sendfile_fd(struct xmig_transport *t, int out_fd, int in_fd,
+                          int64_t off, size_t len);
 
 struct xmig_transport *transport_new(const struct transport_ops *ops);
 

@@ -5,7 +5,9 @@
 # one daemon, the failures an operator meets (a receiver killed or cut off,
 # bad certificates and pins, no room, garbage on the control socket, a full
 # disk, SIGTERM mid-migration, a second daemon on the same socket or port)
-# and the control socket's mode.
+# and the control socket's mode; and time (part 6, docs/timeouts.md): a
+# SIGSTOPped receiver, silent peers, cancels, a TLS/plain mismatch, an
+# fd-exhaustion flood, a killed client.
 #
 #   XMIG=bin/xmig XMIGD=bin/xmigd [CERTS=obj/certs] bash tests/daemon.sh
 #
@@ -26,7 +28,7 @@ abs() { (cd "$(dirname "$1")" && printf '%s/%s\n' "$(pwd)" "$(basename "$1")"); 
 HERE=$(cd "$(dirname "$0")" && pwd)
 XMIG=$(abs "${XMIG:-bin/xmig}")
 XMIGD=$(abs "${XMIGD:-bin/xmigd}")
-PARTS=${DAEMON_PARTS:-1 2 3 4 5}
+PARTS=${DAEMON_PARTS:-1 2 3 4 5 6}
 for f in "$XMIG" "$XMIGD"; do
     [ -x "$f" ] || { echo "daemon: missing $f" >&2; exit 1; }
 done
@@ -596,6 +598,20 @@ PY
         esac
     fi
     verdict "control sockets are created with mode 0600; another user is refused" a1 b1
+    if [ "$(id -u)" = 0 ]; then
+        # Past the socket's mode (opened up here on purpose): the daemon's
+        # own check refuses the peer, and says so in its log.
+        chmod 711 "$T"
+        chmod 666 "$(sock a1)"
+        r=$(ctl "$(sock a1)" @UID=65534 '{"op": "list"}')
+        chmod 600 "$(sock a1)"
+        chmod 700 "$T"
+        [ "$(q 'd["error"]' <<<"$r")" = "permission denied" ] ||
+            note "user 65534 past the mode: $r"
+        grep -q "control: refused a client of uid 65534" "$T/a1.log" ||
+            note "the refusal is not logged: $(tail -n 2 "$T/a1.log")"
+        verdict "a refused control client is logged with its uid" a1
+    fi
     stop a1
     stop b1
 }
@@ -1062,12 +1078,268 @@ part4() {
     verdict "backend = kvm is refused with a clear error"
 }
 
+# ---- 6. time: silent, stopped and flooding peers ---------------------------
+
+# silent.py PORTFILE SECONDS: a peer that accepts and says nothing.
+cat > "$T/silent.py" <<'EOF'
+import os, socket, sys, time
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(64)
+open(sys.argv[1] + ".tmp", "w").write("%d\n" % l.getsockname()[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+end, held = time.time() + float(sys.argv[2]), []
+l.settimeout(0.2)
+while time.time() < end:
+    try:
+        held.append(l.accept()[0])
+    except socket.timeout:
+        pass
+EOF
+# flood.py PORT N SECONDS: N idle connections from 127.0.0.2, held.
+cat > "$T/flood.py" <<'EOF'
+import socket, sys, time
+held, refused = [], 0
+for i in range(int(sys.argv[2])):
+    s = socket.socket()
+    s.settimeout(2)
+    try:
+        s.bind(("127.0.0.2", 0)); s.connect(("127.0.0.1", int(sys.argv[1])))
+        held.append(s)
+    except OSError:
+        refused += 1
+print("connected %d, refused %d" % (len(held), refused), flush=True)
+time.sleep(float(sys.argv[3]))
+EOF
+
+# silent_peer NAME SECONDS: a silent listener; sets SILENT_PORT
+silent_peer() {
+    local i
+    rm -f "$T/$1.port"
+    timeout $(($2 + 5)) python3 "$T/silent.py" "$T/$1.port" "$2" &
+    HELPERS+=($!)
+    for i in $(seq 50); do [ -s "$T/$1.port" ] && break; sleep 0.1; done
+    SILENT_PORT=$(cat "$T/$1.port" 2>/dev/null)
+    [ -n "$SILENT_PORT" ] || note "the silent peer did not start"
+}
+# mig_field DAEMON ID FIELD: one field of the migration's status
+mig_field() { mig_status "$1" "$2" | q 'd[a[0]]' "$3"; }
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+# nofile DAEMON N: limit the running daemon to N descriptors
+nofile() {
+    python3 -c 'import resource, sys; resource.prlimit(int(sys.argv[1]), resource.RLIMIT_NOFILE, (int(sys.argv[2]), int(sys.argv[2])))' \
+        "${DPID[$1]:-0}" "$2" || note "cannot limit $1's descriptors"
+}
+
+part6() {
+    local t0 s e ms id1 id2 r i bad
+    echo "--- 6. time: silent, stopped and flooding peers"
+
+    # 6a. A receiver SIGSTOPped mid-stream: the source gives up after
+    # io_timeout without progress, its guest runs on, and the receiver,
+    # once it runs again, keeps nothing.
+    src sa "io_timeout = 3"
+    create sa big --memory 128 --vcpus 1 --workload stress
+    dst sb host-b
+    if mig_start sa big "127.0.0.1:${PORT[sb]}" ', "bandwidth_mib": 16' &&
+        mig_running sa "$MID" 10; then
+        sleep 1
+        kill -STOP "${DPID[sb]}"
+        t0=$(date +%s%N)
+        s=$(mig_wait sa "$MID" 20)
+        ms=$(ms_since "$t0")
+        kill -CONT "${DPID[sb]}"
+        [ "$s" = failed ] || note "the migration ended '$s', expected failed"
+        e=$(mig_field sa "$MID" error)
+        grep -q "took no data for 3 s while sending round" <<<"$e" &&
+            grep -q "runs on at the source" <<<"$e" || note "error: $e"
+        [ "$ms" -lt 9000 ] || note "the source noticed after $ms ms (io_timeout 3 s)"
+        echo "     (SIGSTOPped receiver: the source gave up $ms ms after the stop; io_timeout = 3 s)"
+        guest_runs sa big
+        nothing_on sb 10
+    fi
+    verdict "SIGSTOPped receiver: the source fails within io_timeout, the guest runs on, B keeps nothing" sa sb
+    stop sa
+    stop sb
+
+    # 6b. A silent destination: the handshake ends at handshake_timeout,
+    # and the migration queued behind it on the same link starts then.
+    src ha "handshake_timeout = 4"
+    create ha second --memory 16
+    silent_peer sil 40
+    t0=$(date +%s%N)
+    id1= id2=
+    mig_start ha vm "127.0.0.1:$SILENT_PORT" && id1=$MID
+    mig_start ha second "127.0.0.1:$SILENT_PORT" && id2=$MID
+    [ "$(mig_field ha "${id2:-0}" state)" = queued ] ||
+        note "the second migration is not queued: $(mig_field ha "${id2:-0}" state)"
+    s=$(mig_wait ha "${id1:-0}" 15)
+    [ "$s" = failed ] || note "the first migration ended '$s'"
+    grep -q "no answer from 127.0.0.1:$SILENT_PORT within the time limit (4 s) while doing the TLS handshake" \
+        <<<"$(mig_field ha "${id1:-0}" error)" ||
+        note "error: $(mig_field ha "${id1:-0}" error)"
+    s=$(mig_wait ha "${id2:-0}" 15)
+    ms=$(ms_since "$t0")
+    [ "$s" = failed ] || note "the queued migration ended '$s'"
+    [ "$ms" -lt 20000 ] || note "both took $ms ms (2 x handshake_timeout 4 s)"
+    guest_runs ha vm
+    guest_runs ha second
+    verdict "silent destination: each migration ends at handshake_timeout; the link queue moves on" ha
+
+    # 6c. Cancel during the handshake, and of a migration queued behind it
+    # (before round 1): both end at once, long before any time limit.
+    stop ha
+    mkconf ha 127.0.0.1:0 host-a
+    start ha && create ha vm --memory 16 && create ha second --memory 16
+    id1= id2=
+    mig_start ha vm "127.0.0.1:$SILENT_PORT" && id1=$MID
+    mig_start ha second "127.0.0.1:$SILENT_PORT" && id2=$MID
+    mig_running ha "${id1:-0}" 5
+    sleep 0.5
+    t0=$(date +%s%N)
+    for i in "${id2:-0}" "${id1:-0}"; do
+        r=$(ctl "$(sock ha)" "{\"op\": \"cancel\", \"migration\": $i}")
+        [ "$(q 'd["ok"]' <<<"$r")" = true ] || note "cancel $i: $r"
+    done
+    s=$(mig_wait ha "${id1:-0}" 5)
+    [ "$s" = cancelled ] || note "cancelled in the handshake: ended '$s'"
+    s=$(mig_wait ha "${id2:-0}" 5)
+    [ "$s" = cancelled ] || note "cancelled while queued: ended '$s'"
+    ms=$(ms_since "$t0")
+    # Far below the 30 s handshake limit (the polling itself is slow on
+    # a loaded machine).
+    [ "$ms" -lt 12000 ] || note "the cancels took $ms ms"
+    guest_runs ha vm
+    guest_runs ha second
+    verdict "cancel during the handshake and before round 1 (queued): cancelled at once, guests run" ha
+    stop ha
+
+    # 6d. TLS at one end, plain TCP at the other: fails fast, names TLS.
+    src pa6
+    dst pb6 host-b
+    mkconf pn 127.0.0.1:0 host-b "tls = none"
+    start pn
+    t0=$(date +%s%N)
+    cli mplain 30 migrate --control "$(sock pa6)" --tls=none vm "127.0.0.1:${PORT[pb6]}"
+    ms=$(ms_since "$t0")
+    [ "$RC" = 1 ] || note "plain to TLS: exit $RC"
+    grep -q "the destination refused the guest: this receiver speaks TLS" "$T/mplain.err" ||
+        note "plain to TLS: $(cat "$T/mplain.err")"
+    [ "$ms" -lt 8000 ] || note "plain to TLS took $ms ms"
+    t0=$(date +%s%N)
+    migrate mtls pa6 vm "127.0.0.1:${PORT[pn]}"
+    ms=$(ms_since "$t0")
+    [ "$RC" = 1 ] || note "TLS to plain: exit $RC"
+    grep -q "does not speak TLS" "$T/mtls.err" || note "TLS to plain: $(cat "$T/mtls.err")"
+    [ "$ms" -lt 8000 ] || note "TLS to plain took $ms ms"
+    guest_runs pa6 vm
+    nothing_on pb6
+    nothing_on pn
+    verdict "TLS/plain mismatch, both ways: fails in seconds, the error names TLS" pa6 pb6 pn
+    stop pb6
+    stop pn
+
+    # 6e. Killing the client: SIGINT cancels the daemon's migration (the
+    # guest runs on); SIGKILL leaves it to the daemon, which finishes it,
+    # logs it and shows it in status.
+    create pa6 slow --memory 128 --vcpus 1 --workload stress
+    dst kb6 host-b
+    timeout 60 "$XMIG" migrate --control "$(sock pa6)" --bandwidth 16 slow \
+        "127.0.0.1:${PORT[kb6]}" >"$T/kint.out" 2>"$T/kint.err" &
+    r=$!
+    sleep 2
+    kill -INT "$r"
+    wait "$r"
+    s=$?
+    [ "$s" = 1 ] || note "xmig migrate after SIGINT: exit $s"
+    grep -q "cancelling migration" "$T/kint.err" && grep -q "slow cancelled" "$T/kint.err" ||
+        note "after SIGINT: $(tr '\n' ' ' < "$T/kint.err")"
+    guest_runs pa6 slow
+    nothing_on kb6
+    timeout 60 "$XMIG" migrate --control "$(sock pa6)" vm \
+        "127.0.0.1:${PORT[kb6]}" >"$T/kkill.out" 2>"$T/kkill.err" &
+    r=$!
+    sleep 0.3
+    kill -KILL "$r"
+    wait "$r" 2>/dev/null
+    id1=$(ctl "$(sock pa6)" '{"op": "status"}' |
+        q '[m["migration"] for m in d["migrations"] if m["guest"] == "vm"][-1]')
+    s=$(mig_wait pa6 "${id1:-0}" 30)
+    [ "$s" = done ] || note "after SIGKILL of the client: '$s'"
+    grep -q "migration ${id1:-?} of vm to 127.0.0.1:${PORT[kb6]}: started" "$T/pa6.log" ||
+        note "the start is not logged"
+    guest_runs kb6 vm
+    verdict "client killed: SIGINT cancels the migration, SIGKILL leaves it to xmigd (logged, in status)" pa6 kb6
+    stop pa6
+    stop kb6
+
+    # 6f. 70 idle connections from one address under a 64-descriptor
+    # limit: the per-source cap refuses most at once (logged), and a real
+    # migration from another address goes through meanwhile.
+    src fa6
+    dst fb6 host-b
+    nofile fb6 64
+    timeout 30 python3 "$T/flood.py" "${PORT[fb6]}" 70 8 >"$T/flood.out" 2>&1 &
+    HELPERS+=($!)
+    sleep 1
+    migrate mflood fa6 vm "127.0.0.1:${PORT[fb6]}"
+    [ "$RC" = 0 ] || note "migration during the flood: exit $RC: $(cat "$T/mflood.err")"
+    grep -q "incoming: refused a connection from 127.0.0.2: 8 connections from 127.0.0.2 have not finished their handshake (max_handshakes_per_source)" \
+        "$T/fb6.log" || note "B's log: $(grep incoming "$T/fb6.log" | head -n 2)"
+    guest_runs fb6 vm
+    verdict "70 idle connections from one address, 64 descriptors: capped, logged, B still receives" fa6 fb6
+    stop fb6
+
+    # 6g. The same flood with the caps out of the way: descriptors run
+    # out, accept fails with EMFILE, and B rides it out (logged once) and
+    # receives a real migration once the idle ones are dropped.
+    # (Regression test: d_incoming_main left its loop on EMFILE for good.)
+    dst fc6 host-b "max_handshakes = 500" "max_handshakes_per_source = 500"
+    nofile fc6 64
+    create fa6 vm2 --memory 16
+    timeout 30 python3 "$T/flood.py" "${PORT[fc6]}" 70 6 >"$T/flood2.out" 2>&1 &
+    r=$!
+    HELPERS+=($r)
+    for i in $(seq 40); do grep -q "Too many open files" "$T/fc6.log" && break; sleep 0.2; done
+    grep -q "incoming: accept: Too many open files; retrying every 100 ms" "$T/fc6.log" ||
+        note "B does not log EMFILE: $(grep incoming "$T/fc6.log" | head -n 2)"
+    wait "$r"   # the flood is over (B cut each idle one after 2 s)
+    migrate mflood2 fa6 vm2 "127.0.0.1:${PORT[fc6]}"
+    [ "$RC" = 0 ] || note "migration after EMFILE: exit $RC: $(cat "$T/mflood2.err")"
+    [ "$(grep -c "accept: Too many open files" "$T/fc6.log")" -le 2 ] ||
+        note "EMFILE logged $(grep -c "accept: Too many open files" "$T/fc6.log") times"
+    guest_runs fc6 vm2
+    verdict "descriptor exhaustion (EMFILE) in accept: logged, ridden out, B receives afterwards" fa6 fc6
+    stop fa6
+    stop fc6
+
+    # 6h. The time settings are checked: each bad value refused.
+    for bad in "io_timeout = 0" "io_timeout = soon" "handshake_timeout = -1" \
+        "handover_timeout = 100000" "handover_expiry = maybe" \
+        "max_handshakes = 0" "max_handshakes_per_source = 5000"; do
+        mkconf badt 127.0.0.1:0 host-a "$bad"
+        timeout 5 "$XMIGD" -c "$T/badt.conf" >"$T/badt.log" 2>&1
+        r=$?
+        [ "$r" = 2 ] || note "'$bad': exit $r, expected 2"
+        grep -q "badt.conf:[0-9]*: ${bad%% *} " "$T/badt.log" ||
+            note "'$bad': $(cat "$T/badt.log")"
+    done
+    src ra6
+    for bad in '"timeout_s": -5' '"handover_timeout_s": 1e9'; do
+        r=$(ctl "$(sock ra6)" "{\"op\": \"migrate\", \"guest\": \"vm\", \"destination\": \"127.0.0.1:1\", $bad}")
+        [ "$(q 'd["ok"] is False and "timeout_s" in d["error"]' <<<"$r")" = true ] ||
+            note "$bad: $r"
+    done
+    guest_runs ra6 vm
+    verdict "bad time settings are refused, in xmigd.conf and in migrate requests" ra6
+    stop ra6
+}
+
 for part in $PARTS; do
     case $part in
         1 | 5) [ -n "${did1:-}" ] || { part1; did1=1; } ;;
         2) part2 ;;
         3) part3 ;;
         4) part4 ;;
+        6) part6 ;;
         *) echo "daemon: no part $part" >&2; exit 2 ;;
     esac
 done

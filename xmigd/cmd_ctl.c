@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -388,6 +389,18 @@ int status_main(int argc, char **argv)
     return 0;
 }
 
+/* The migration belongs to xmigd, not to this client: killing the client
+ * with SIGKILL leaves it running, visible in xmig status and xmigd's log.
+ * SIGINT, SIGTERM and SIGHUP (a closed terminal) cancel it, and the
+ * client follows it to its end. */
+static volatile sig_atomic_t stop_asked;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_asked = 1;
+}
+
 /* xmig migrate DOM HOST:PORT for a guest the daemon keeps: ask, then
  * follow its progress until it ends.  params holds the request's other
  * members (consumed). */
@@ -410,11 +423,27 @@ int migrate_via_daemon(const char *control, const char *guest,
     }
     id = (int)cj_uint(o, "migration", 0);
     json_decref(o);
+    {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_stop;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+    }
     for (;;) {
         struct timespec ts = { 0, 200000000 };
         const char *state;
         json_t *s;
 
+        if (stop_asked == 1) {
+            stop_asked = 2;
+            json_decref(ask("migrate", control,
+                            json_pack("{s:s, s:i}", "op", "cancel",
+                                      "migration", id)));
+            fprintf(stderr, "%sxmig migrate: cancelling migration %d\n",
+                    tty ? "\n" : "", id);
+        }
         o = ask("migrate", control,
                 json_pack("{s:s, s:i}", "op", "status", "migration", id));
         s = json_object_get(o, "status");

@@ -27,6 +27,27 @@ struct report {
     int tty, json;
 };
 
+/* SIGINT, SIGTERM, SIGHUP: cancel the migration (the guest runs on here,
+ * unless the go-ahead went out). */
+static struct xmig_cancel *sig_cancel;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    xmig_cancel_raise(sig_cancel);
+}
+
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
 static void progress(void *user, const struct xmig_iteration_stats *r)
 {
     struct report *rep = user;
@@ -87,10 +108,18 @@ static void migrate_help(FILE *out)
             "  --transparent        carry PV state (event channels, grants,"
             " xenstore)\n"
             "  --verify             re-send all memory for checking (VERIFY)\n"
+            "  --handover-timeout S after the go-ahead, wait S seconds for "
+            "the\n"
+            "                       destination's result (default 30)\n"
+            "  --handover-expiry keep-paused|resume   then: keep the guest "
+            "paused\n"
+            "                       here (default) or resume it here\n"
             "  --json               print the statistics as JSON\n"
             "  --sim-memory MIB --sim-vcpus N --sim-workload idle|mixed|stress"
             "\n  --sim-rate PAGES/S --sim-domid D --sim-fill PERCENT (default 50)"
-            "\n  --warmup SECONDS\n" TLS_OPTIONS_HELP);
+            "\n  --warmup SECONDS\n" TIME_OPTIONS_HELP TLS_OPTIONS_HELP
+            "  With a daemon's guest, --handshake-timeout and "
+            "--handover-expiry are\n  the daemon's (xmigd.conf).\n");
 }
 
 static int exec_wait(pid_t pid, const char *cmd);
@@ -197,10 +226,15 @@ int migrate_main(int argc, char **argv)
         { "control", required_argument, NULL, 'c' },
         { "exec", required_argument, NULL, 'e' },
         { "help", no_argument, NULL, 'h' },
+        { "handover-timeout", required_argument, NULL, 'H' },
+        { "handover-expiry", required_argument, NULL, 'X' },
         TLS_LONG_OPTIONS,
+        TIME_LONG_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     const char *control = NULL, *tls_mode = NULL, *exec_cmd = NULL;
+    uint32_t hs_ms = 30000, io_ms = 60000;
+    int io_given = 0, handover_given = 0;
     pid_t child = -1;
     int xen;
     int name_given = 0;
@@ -223,6 +257,13 @@ int migrate_main(int argc, char **argv)
         if (r < 0) {
             fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
             return EXIT_USAGE;
+        }
+        if (!r) {
+            r = time_opt(tls, opt, optarg, &hs_ms, &io_ms);
+            if (r < 0) {
+                return EXIT_USAGE;
+            }
+            io_given |= opt == 0x1100;
         }
         if (opt == 0x1000) {
             tls_mode = optarg;
@@ -286,6 +327,25 @@ int migrate_main(int argc, char **argv)
         case 'e':
             exec_cmd = optarg;
             break;
+        case 'H':
+            if (parse_seconds(optarg, &p.handover_timeout_ms) < 0) {
+                fprintf(stderr, "xmig migrate: --handover-timeout takes a "
+                        "number of seconds above 0, at most 86400\n");
+                return EXIT_USAGE;
+            }
+            handover_given = 1;
+            break;
+        case 'X':
+            if (strcmp(optarg, "keep-paused") == 0) {
+                p.handover_expiry = XMIG_HANDOVER_KEEP_PAUSED;
+            } else if (strcmp(optarg, "resume") == 0) {
+                p.handover_expiry = XMIG_HANDOVER_RESUME;
+            } else {
+                fprintf(stderr, "xmig migrate: --handover-expiry is "
+                        "keep-paused or resume\n");
+                return EXIT_USAGE;
+            }
+            break;
         case 'h':
             migrate_help(stdout);
             return 0;
@@ -317,6 +377,13 @@ int migrate_main(int argc, char **argv)
         if (params && tls_mode) {
             json_object_set_new(params, "tls", json_string(tls_mode));
         }
+        if (params && io_given) {
+            json_object_set_new(params, "timeout_s", json_real(io_ms / 1e3));
+        }
+        if (params && handover_given) {
+            json_object_set_new(params, "handover_timeout_s",
+                                json_real(p.handover_timeout_ms / 1e3));
+        }
         xmig_tls_config_free(tls);
         return migrate_via_daemon(control, argv[optind], argv[optind + 1],
                                   params, rep.json);
@@ -340,6 +407,15 @@ int migrate_main(int argc, char **argv)
     p.initial_downtime_ms = p.downtime_ms < 30 ? p.downtime_ms : 30;
     p.progress = progress;
     p.user_data = &rep;
+    p.io_timeout_ms = io_ms;
+    sig_cancel = xmig_cancel_create();
+    if (!sig_cancel) {
+        fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
+        return EXIT_INVALID;
+    }
+    p.cancel = sig_cancel;
+    xmig_tls_config_set_cancel(tls, sig_cancel);
+    catch_stop_signals();
     if (xen) {
         uint32_t domid;
         g = xmig_xen_domain_lookup(argv[optind] + 4, &domid) < 0
@@ -359,7 +435,12 @@ int migrate_main(int argc, char **argv)
     if (exec_cmd) {
         t = exec_transport(exec_cmd, &child);
     } else {
-        s = net_connect("migrate", argv[optind + 1]);
+        char why[400];
+        s = net_connect_limited(argv[optind + 1], hs_ms, sig_cancel, why,
+                                sizeof(why));
+        if (s < 0) {
+            fprintf(stderr, "xmig migrate: %s\n", why);
+        }
         t = s < 0 ? NULL : xmig_transport_tls_client(s, tls);
         if (!t && s >= 0) {
             fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
@@ -411,7 +492,7 @@ static void receive_help(FILE *out)
             "  --xen                into a domain of this Xen host (libxl "
             "builds it\n"
             "                       from the stream's config; it runs on "
-            "after)\n" TLS_OPTIONS_HELP);
+            "after)\n" TIME_OPTIONS_HELP TLS_OPTIONS_HELP);
 }
 
 static int write_port(const char *file, int port)
@@ -464,8 +545,10 @@ int migrate_receive_main(int argc, char **argv)
         { "xen", no_argument, NULL, 'x' },
         { "help", no_argument, NULL, 'h' },
         TLS_LONG_OPTIONS,
+        TIME_LONG_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
+    uint32_t hs_ms = 30000, io_ms = 60000;
     struct xmig_tls_config *tls = xmig_tls_config_create();
     struct xmig_xen_target target = { 0, NULL };
     struct xmig_receive_params rp = { 0, 0, NULL, &target };
@@ -482,6 +565,9 @@ int migrate_receive_main(int argc, char **argv)
         if (r < 0) {
             fprintf(stderr, "xmig migrate-receive: %s\n",
                     xmig_error_message());
+            return EXIT_USAGE;
+        }
+        if (!r && (r = time_opt(tls, opt, optarg, &hs_ms, &io_ms)) < 0) {
             return EXIT_USAGE;
         }
         if (r) {
@@ -531,6 +617,7 @@ int migrate_receive_main(int argc, char **argv)
         rp.factory = xmig_sim_guest_factory;
         rp.factory_data = NULL;
     }
+    xmig_transport_set_timeout(t, io_ms);
     g = xmig_migrate_receive(t, &rp, &st);
     xmig_transport_free(t);
     xmig_tls_config_free(tls);

@@ -67,6 +67,15 @@ static int check_one(const struct cj_field *f, json_t *v, char *err,
             return -1;
         }
         return 0;
+    case CJ_NUMBER:
+        if (!json_is_number(v) || !(json_number_value(v) >= (double)f->min) ||
+            json_number_value(v) > (double)f->max) {
+            snprintf(err, errlen, "\"%s\" must be a number from %llu to "
+                     "%llu", f->key, (unsigned long long)f->min,
+                     (unsigned long long)f->max);
+            return -1;
+        }
+        return 0;
     case CJ_BOOL:
         if (!json_is_boolean(v)) {
             snprintf(err, errlen, "\"%s\" must be true or false", f->key);

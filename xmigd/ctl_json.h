@@ -12,9 +12,10 @@
 
 #include <jansson.h>
 
-enum cj_type { CJ_STRING, CJ_UINT, CJ_BOOL };
+enum cj_type { CJ_STRING, CJ_UINT, CJ_NUMBER, CJ_BOOL };
 
-/* One member a request may carry.  For CJ_UINT, min..max bound the value;
+/* One member a request may carry.  For CJ_UINT (a whole number) and
+ * CJ_NUMBER (fractions allowed, e.g. seconds), min..max bound the value;
  * for CJ_STRING, max bounds the length in octets and min is the shortest
  * (1: not empty).  A table ends with a NULL key. */
 struct cj_field {

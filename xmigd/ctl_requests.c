@@ -43,6 +43,8 @@ static const struct cj_field migrate_fields[] = {
     { "transparent", CJ_BOOL, 0, 0, 0 },
     { "verify", CJ_BOOL, 0, 0, 0 },
     { "tls", CJ_STRING, 0, 1, 15 },
+    { "timeout_s", CJ_NUMBER, 0, 0, 86400 },
+    { "handover_timeout_s", CJ_NUMBER, 0, 0, 86400 },
     { NULL, CJ_UINT, 0, 0, 0 },
 };
 

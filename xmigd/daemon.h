@@ -8,12 +8,17 @@
 #define XMIG_DAEMON_H
 
 #include <pthread.h>
+#include <stdatomic.h>
+
+#include <sys/socket.h>
 
 #include "xmig.h"
 
 #define D_MAX_GUESTS 64
 #define D_MAX_MIGRATIONS 256
 #define D_MAX_PINS 8
+#define D_MAX_TIMEOUT_MS (86400u * 1000u)   /* one day */
+#define D_MAX_HANDSHAKES 4096
 
 struct d_config {
     char listen[256];          /* HOST:PORT for incoming migrations */
@@ -28,9 +33,19 @@ struct d_config {
     int max_parallel;          /* outgoing migrations per destination */
     unsigned long long max_memory_mib;
     int syslog;
+    /* Time limits (docs/timeouts.md), in milliseconds. */
+    uint32_t handshake_ms;     /* handshake_timeout: the whole TLS handshake */
+    uint32_t io_ms;            /* io_timeout: no progress on a connection */
+    uint32_t handover_ms;      /* handover_timeout: after the go-ahead */
+    enum xmig_handover_expiry handover_expiry;
+    /* Connections that have not finished their handshake. */
+    int max_handshakes;        /* in all */
+    int max_handshakes_per_source;
 };
 
-enum d_guest_state { G_FREE = 0, G_RUNNING, G_MIGRATING };
+/* G_PAUSED: a migration's outcome is unknown and the source copy was
+ * kept paused (docs/timeouts.md): destroy it, or resume it by hand. */
+enum d_guest_state { G_FREE = 0, G_RUNNING, G_MIGRATING, G_PAUSED };
 
 struct d_guest {
     enum d_guest_state state;
@@ -53,7 +68,7 @@ struct d_migration {
     char destination[256];
     struct xmig_migrate_params params;
     char tls[16];
-    volatile int cancel;
+    struct xmig_cancel *cancel;   /* raised by cancel, SIGTERM */
     struct xmig_iteration_stats last;
     struct xmig_migrate_stats stats;
     char error[512];
@@ -69,15 +84,25 @@ struct daemon {
     struct d_guest guests[D_MAX_GUESTS];
     struct d_migration migs[D_MAX_MIGRATIONS];
     int next_mig;
-    volatile int stopping;
+    atomic_int stopping;       /* set by the signal handler */
+    struct xmig_cancel *shutdown;   /* raised with it: ends inbound waits */
     int listen_fd, control_fd;
     int listen_port;
+    /* Connections accepted whose handshake has not finished (d->lock). */
+    int pending;
+    struct d_pending {
+        char host[64];
+        int n;
+    } *pending_from;           /* cfg.max_handshakes entries */
 };
 
 /* daemon_config.c */
 int d_config_load(struct d_config *c, const char *path);
 struct xmig_tls_config *d_tls_config(const struct d_config *c,
                                      const char *mode, const char *peer);
+
+/* Seconds from a request -> ms; UINT32_MAX (refused later) if invalid. */
+uint32_t d_seconds_ms(double s);
 
 /* daemon_log.c */
 void d_log(const struct daemon *d, int err, const char *fmt, ...)
@@ -109,6 +134,30 @@ void d_migrations_stop(struct daemon *d);
 
 /* sd_notify.c: READY=1 to $NOTIFY_SOCKET when set; 0, or -1 with errno. */
 int d_notify_ready(void);
+void d_migration_cancel(struct daemon *d, struct d_migration *m);
+
+/* daemon_accept.c: accept(2) that rides out descriptor and memory
+ * exhaustion (logged once per burst, 100 ms back-off); -1 once the
+ * listener is shut down or the daemon stops. */
+struct d_accept_state {
+    const char *what;          /* "incoming", "control" */
+    unsigned burst;            /* failed accepts not logged yet */
+    double last_failure_log;
+    double last_refusal_log;   /* rate limit of refusal lines */
+    unsigned refusals_unlogged;
+};
+int d_accept(struct daemon *d, int listen_fd, struct d_accept_state *st,
+             struct sockaddr_storage *peer, socklen_t *peer_len);
+/* Log a refused connection, at most once a second (the others counted). */
+void d_log_refusal(struct daemon *d, struct d_accept_state *st,
+                   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The host part of a peer address. */
+void d_peer_host(const struct sockaddr_storage *ss, char *buf, size_t len);
+/* The handshake caps: 0 and a slot taken, or -1 with why set. */
+int d_pending_enter(struct daemon *d, const char *host, char *why,
+                    size_t len);
+void d_pending_leave(struct daemon *d, const char *host);
+double d_now_s(void);
 
 /* daemon_control.c */
 void *d_control_main(void *arg);

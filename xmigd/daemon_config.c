@@ -3,6 +3,7 @@
  * keys are errors (a typo must not silently turn a check off).
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,47 @@ static void defaults(struct d_config *c)
     snprintf(c->tls, sizeof(c->tls), "auto");
     snprintf(c->backend, sizeof(c->backend), "sim");
     c->max_parallel = 1;
+    c->handshake_ms = 30000;
+    c->io_ms = 60000;
+    c->handover_ms = 30000;
+    c->handover_expiry = XMIG_HANDOVER_KEEP_PAUSED;
+    c->max_handshakes = 32;
+    c->max_handshakes_per_source = 8;
+}
+
+uint32_t d_seconds_ms(double s)
+{
+    /* NaN, negative or beyond a day: a value d_migrate_start refuses. */
+    if (!(s >= 0) || s > D_MAX_TIMEOUT_MS / 1000) {
+        return UINT32_MAX;
+    }
+    return (uint32_t)llround(s * 1000);
+}
+
+/* "N" seconds (fractions allowed), 0 < N <= one day. */
+static int seconds(const char *v, uint32_t *ms)
+{
+    char *end;
+    double s = strtod(v, &end);
+
+    if (end == v || *end || !(s > 0) || s > D_MAX_TIMEOUT_MS / 1000 ||
+        llround(s * 1000) == 0) {
+        return -1;
+    }
+    *ms = (uint32_t)llround(s * 1000);
+    return 0;
+}
+
+static int count(const char *v, int max, int *out)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+
+    if (end == v || *end || n < 1 || n > max) {
+        return -1;
+    }
+    *out = (int)n;
+    return 0;
 }
 
 static char *trim(char *s)
@@ -62,6 +104,35 @@ static int set(struct d_config *c, const char *k, const char *v,
         c->max_memory_mib = strtoull(v, NULL, 10);
     } else if (strcmp(k, "log") == 0) {
         c->syslog = strcmp(v, "syslog") == 0;
+    } else if (strcmp(k, "handshake_timeout") == 0 ||
+               strcmp(k, "io_timeout") == 0 ||
+               strcmp(k, "handover_timeout") == 0) {
+        uint32_t *ms = k[0] == 'i' ? &c->io_ms
+                       : k[4] == 's' ? &c->handshake_ms : &c->handover_ms;
+        if (seconds(v, ms) < 0) {
+            fprintf(stderr, "xmigd: %s:%d: %s must be a number of seconds "
+                    "above 0 and at most %u, not '%s'\n", path, line, k,
+                    D_MAX_TIMEOUT_MS / 1000, v);
+            return -1;
+        }
+    } else if (strcmp(k, "handover_expiry") == 0) {
+        if (strcmp(v, "keep-paused") == 0) {
+            c->handover_expiry = XMIG_HANDOVER_KEEP_PAUSED;
+        } else if (strcmp(v, "resume") == 0) {
+            c->handover_expiry = XMIG_HANDOVER_RESUME;
+        } else {
+            fprintf(stderr, "xmigd: %s:%d: handover_expiry is keep-paused "
+                    "or resume, not '%s'\n", path, line, v);
+            return -1;
+        }
+    } else if (strcmp(k, "max_handshakes") == 0 ||
+               strcmp(k, "max_handshakes_per_source") == 0) {
+        int *n = k[14] ? &c->max_handshakes_per_source : &c->max_handshakes;
+        if (count(v, D_MAX_HANDSHAKES, n) < 0) {
+            fprintf(stderr, "xmigd: %s:%d: %s must be a whole number from 1 "
+                    "to %d, not '%s'\n", path, line, k, D_MAX_HANDSHAKES, v);
+            return -1;
+        }
     } else {
         fprintf(stderr, "xmigd: %s:%d: unknown setting '%s'\n", path, line, k);
         return -1;
@@ -101,6 +172,9 @@ int d_config_load(struct d_config *c, const char *path)
         rc = set(c, trim(s), trim(eq + 1), path, line);
     }
     fclose(f);
+    if (rc == 0 && c->max_handshakes_per_source > c->max_handshakes) {
+        c->max_handshakes_per_source = c->max_handshakes;
+    }
     if (rc == 0 && (c->max_parallel < 1 || (strcmp(c->backend, "sim") != 0 &&
                                             strcmp(c->backend, "xen") != 0))) {
         fprintf(stderr, "xmigd: %s: max_parallel_per_link must be at least 1 "
@@ -122,7 +196,8 @@ struct xmig_tls_config *d_tls_config(const struct d_config *c,
         (c->cert[0] && xmig_tls_config_set_identity(t, c->cert, c->key) < 0) ||
         (c->ca[0] && xmig_tls_config_set_ca(t, c->ca) < 0) ||
         (peer && peer[0] && xmig_tls_config_set_peer_name(t, peer) < 0) ||
-        xmig_tls_config_set_insecure(t, c->insecure) < 0) {
+        xmig_tls_config_set_insecure(t, c->insecure) < 0 ||
+        xmig_tls_config_set_timeouts(t, c->handshake_ms, c->io_ms) < 0) {
         xmig_tls_config_free(t);
         return NULL;
     }

@@ -93,7 +93,9 @@ static json_t *op_list(struct daemon *d)
         json_array_append_new(
             guests,
             json_pack("{s:s, s:s, s:I, s:s, s:I}", "name", g->name, "state",
-                      g->state == G_MIGRATING ? "migrating" : "running",
+                      g->state == G_MIGRATING ? "migrating"
+                      : g->state == G_PAUSED  ? "paused"
+                                              : "running",
                       "memory_mib", (json_int_t)g->memory_mib, "origin",
                       g->origin, g->xen ? "domid" : "heartbeat",
                       g->xen ? (json_int_t)xmig_xen_guest_domid(g->g)
@@ -111,7 +113,7 @@ static json_t *op_destroy(struct daemon *d, json_t *o)
 
     pthread_mutex_lock(&d->lock);
     g = d_guest_find(d, name);
-    if (!g || g->state != G_RUNNING) {
+    if (!g || g->state == G_MIGRATING) {
         pthread_mutex_unlock(&d->lock);
         snprintf(why, sizeof(why), g ? "%s is migrating: cancel first"
                                      : "no such guest: %s", name);
@@ -153,6 +155,8 @@ static json_t *op_migrate(struct daemon *d, json_t *o)
     p.auto_converge = cj_bool(o, "auto_converge", 1);
     p.transparent = cj_bool(o, "transparent", 0);
     p.verify = cj_bool(o, "verify", 0);
+    p.io_timeout_ms = d_seconds_ms(cj_num(o, "timeout_s", 0));
+    p.handover_timeout_ms = d_seconds_ms(cj_num(o, "handover_timeout_s", 0));
     p.name = guest;
     id = d_migrate_start(d, guest, dest, &p, tls, err, sizeof(err));
     if (id < 0) {
@@ -341,7 +345,7 @@ static json_t *op_cancel(struct daemon *d, json_t *o)
     for (int i = 0; i < D_MAX_MIGRATIONS; i++) {
         struct d_migration *m = &d->migs[i];
         if (m->state != M_FREE && m->id == id) {
-            m->cancel = 1;
+            d_migration_cancel(d, m);
             pthread_cond_broadcast(&d->link_cv);
             pthread_mutex_unlock(&d->lock);
             return ok();
@@ -468,18 +472,18 @@ out:
 void *d_control_main(void *arg)
 {
     struct daemon *d = arg;
+    struct d_accept_state st = { "control", 0, 0, 0, 0 };
 
-    while (!d->stopping) {
-        int fd = accept4(d->control_fd, NULL, NULL, SOCK_CLOEXEC);
-        struct ucred cred;
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t sl;
+        int fd = d_accept(d, d->control_fd, &st, &ss, &sl);
+        struct ucred cred = { 0, 0, 0 };
         socklen_t cl = sizeof(cred);
         struct client *c;
         pthread_t th;
 
         if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED) {
-                continue;
-            }
             break;
         }
         /* Root, or the daemon's own user, only. */
@@ -489,6 +493,11 @@ void *d_control_main(void *arg)
                 "{\"ok\": false, \"error\": \"permission denied\"}\n";
             (void)!write(fd, msg, sizeof(msg) - 1);
             close(fd);
+            d_log_refusal(d, &st, "refused a client of uid %d (pid %d): "
+                          "only root and uid %d may use it",
+                          cl == sizeof(cred) ? (int)cred.uid : -1,
+                          cl == sizeof(cred) ? (int)cred.pid : -1,
+                          (int)geteuid());
             continue;
         }
         c = malloc(sizeof(*c));

@@ -60,9 +60,11 @@ static void host_of(const char *dest, char *out, size_t len)
 }
 
 static void finish(struct daemon *d, struct d_migration *m,
-                   struct d_guest *dg, int rc)
+                   struct d_guest *dg, int rc, const char *error)
 {
     pthread_mutex_lock(&d->lock);
+    /* status reads it under the lock: written here, not as it happens */
+    snprintf(m->error, sizeof(m->error), "%s", error);
     if (rc == 0) {
         m->state = M_DONE;
         d_log(d, 0, "migration %d: %s moved to %s in %.2f s, downtime "
@@ -80,10 +82,16 @@ static void finish(struct daemon *d, struct d_migration *m,
         }
         dg->state = G_FREE;
     } else {
-        m->state = m->cancel ? M_CANCELLED : M_FAILED;
+        m->state = xmig_cancel_raised(m->cancel) ? M_CANCELLED : M_FAILED;
         d_log(d, 1, "migration %d of %s to %s: %s", m->id, m->guest,
               m->destination, m->error);
-        dg->state = G_RUNNING;
+        /* Paused when the outcome is unknown (docs/timeouts.md). */
+        dg->state = m->stats.source_paused ? G_PAUSED : G_RUNNING;
+        if (m->stats.source_paused) {
+            d_log(d, 1, "guest %s stays PAUSED here: check %s; if the guest "
+                  "does not run there, resume it here, else destroy it here",
+                  m->guest, m->destination);
+        }
     }
     pthread_cond_broadcast(&d->link_cv);
     pthread_mutex_unlock(&d->lock);
@@ -97,11 +105,13 @@ static void *outgoing_main(void *arg)
     struct d_guest *dg;
     struct xmig_tls_config *tls;
     struct xmig_transport *t = NULL;
-    char host[256];
+    char host[256], error[sizeof(m->error)] = "";
     int s, rc = -1;
 
+    /* Each migration ahead in the queue ends within its time limits
+     * (docs/timeouts.md), so the wait here is bounded too. */
     pthread_mutex_lock(&d->lock);
-    while (!m->cancel && !d->stopping &&
+    while (!xmig_cancel_raised(m->cancel) && !d->stopping &&
            running_to(d, m->destination) >= d->cfg.max_parallel) {
         pthread_cond_wait(&d->link_cv, &d->lock);
     }
@@ -112,28 +122,34 @@ static void *outgoing_main(void *arg)
     host_of(m->destination, host, sizeof(host));
     tls = d_tls_config(&d->cfg, m->tls,
                        d->cfg.peer_name[0] ? d->cfg.peer_name : host);
-    if (m->cancel || d->stopping) {
-        snprintf(m->error, sizeof(m->error), "cancelled before it started");
+    if (tls) {
+        xmig_tls_config_set_cancel(tls, m->cancel);
+        xmig_tls_config_set_timeouts(tls, d->cfg.handshake_ms,
+                                     m->params.io_timeout_ms);
+    }
+    if (xmig_cancel_raised(m->cancel) || d->stopping) {
+        snprintf(error, sizeof(error), "cancelled before it started");
     } else if (!tls) {
-        snprintf(m->error, sizeof(m->error), "TLS setup: %s",
+        snprintf(error, sizeof(error), "TLS setup: %s",
                  xmig_error_message());
-    } else if ((s = net_connect("xmigd", m->destination)) < 0) {
-        snprintf(m->error, sizeof(m->error), "cannot connect to %s",
-                 m->destination);
+    } else if ((s = net_connect_limited(m->destination, d->cfg.handshake_ms,
+                                        m->cancel, error,
+                                        sizeof(error))) < 0) {
+        /* error says why */
     } else if (!(t = xmig_transport_tls_client(s, tls))) {
-        snprintf(m->error, sizeof(m->error), "%s", xmig_error_message());
+        snprintf(error, sizeof(error), "%s", xmig_error_message());
     } else {
         m->params.progress = on_round;
         m->params.user_data = j;
-        m->params.cancel = &m->cancel;
+        m->params.cancel = m->cancel;
         rc = xmig_migrate_send(dg->g, t, &m->params, &m->stats);
         if (rc < 0) {
-            snprintf(m->error, sizeof(m->error), "%s", xmig_error_message());
+            snprintf(error, sizeof(error), "%s", xmig_error_message());
         }
     }
     xmig_transport_free(t);
     xmig_tls_config_free(tls);
-    finish(d, m, dg, rc);
+    finish(d, m, dg, rc, error);
     free(j);
     return NULL;
 }
@@ -167,11 +183,25 @@ int d_migrate_start(struct daemon *d, const char *guest, const char *dest,
             snprintf(err, errlen, "too many migrations");
         }
     }
+    if (m && (p->io_timeout_ms > D_MAX_TIMEOUT_MS ||
+              p->handover_timeout_ms > D_MAX_TIMEOUT_MS)) {
+        snprintf(err, errlen, "timeout_s and handover_timeout_s must be "
+                 "positive numbers of seconds, at most %u",
+                 D_MAX_TIMEOUT_MS / 1000);
+        m = NULL;
+    }
     if (!m) {
         pthread_mutex_unlock(&d->lock);
         return -1;
     }
+    xmig_cancel_free(m->cancel);   /* the slot's last migration ended */
     memset(m, 0, sizeof(*m));
+    m->cancel = xmig_cancel_create();
+    if (!m->cancel) {
+        snprintf(err, errlen, "out of memory");
+        pthread_mutex_unlock(&d->lock);
+        return -1;
+    }
     m->id = id = ++d->next_mig;
     m->state = M_QUEUED;
     snprintf(m->guest, sizeof(m->guest), "%s", guest);
@@ -179,6 +209,14 @@ int d_migrate_start(struct daemon *d, const char *guest, const char *dest,
     snprintf(m->tls, sizeof(m->tls), "%s", tls ? tls : "");
     m->params = *p;
     m->params.name = m->guest;   /* p->name belongs to the request */
+    /* 0: the daemon's settings (xmigd.conf). */
+    if (!m->params.io_timeout_ms) {
+        m->params.io_timeout_ms = d->cfg.io_ms;
+    }
+    if (!p->handover_timeout_ms) {
+        m->params.handover_timeout_ms = d->cfg.handover_ms;
+    }
+    m->params.handover_expiry = d->cfg.handover_expiry;
     dg->state = G_MIGRATING;
     j = malloc(sizeof(*j));
     if (j) {
@@ -195,6 +233,8 @@ int d_migrate_start(struct daemon *d, const char *guest, const char *dest,
         return -1;
     }
     pthread_mutex_unlock(&d->lock);
+    d_log(d, 0, "migration %d of %s to %s: started (xmig status %d follows "
+          "it; xmig cancel %d stops it)", id, guest, dest, id, id);
     return id;
 }
 
@@ -203,6 +243,7 @@ int d_migrate_start(struct daemon *d, const char *guest, const char *dest,
 struct inbound {
     struct daemon *d;
     int fd;
+    char host[64];   /* holds a d_pending slot until the handshake ends */
 };
 
 /* A name no guest here has: the sender's, else NAME-2, NAME-3, ...
@@ -277,12 +318,16 @@ static void *inbound_main(void *arg)
     };
     struct xmig_migrate_stats st;
     struct xmig_tls_config *tls = d_tls_config(&d->cfg, "", d->cfg.peer_name);
-    struct xmig_transport *t = tls ? xmig_transport_tls_server(in->fd, tls)
-                                   : NULL;
+    struct xmig_transport *t;
     struct xmig_guest *g = NULL;
     struct d_guest *dg;
     char name[64];
 
+    if (tls) {
+        xmig_tls_config_set_cancel(tls, d->shutdown);
+    }
+    t = tls ? xmig_transport_tls_server(in->fd, tls) : NULL;
+    d_pending_leave(d, in->host);
     if (!t) {
         d_log(d, 1, "incoming migration refused: %s", xmig_error_message());
         if (!tls) {
@@ -325,25 +370,42 @@ static void *inbound_main(void *arg)
 void *d_incoming_main(void *arg)
 {
     struct daemon *d = arg;
+    struct d_accept_state st = { "incoming", 0, 0, 0, 0 };
 
-    while (!d->stopping) {
-        int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t sl;
+        int fd = d_accept(d, d->listen_fd, &st, &ss, &sl);
         struct inbound *in;
+        char host[64], why[160];
         pthread_t th;
+
         if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED) {
-                continue;
-            }
-            break;   /* the listener was shut down */
+            break;
+        }
+        d_peer_host(&ss, host, sizeof(host));
+        /* Before a thread or a handshake: idle connections hold a
+         * descriptor each until their handshake limit, so they are
+         * capped, in all and per source address. */
+        if (d_pending_enter(d, host, why, sizeof(why)) < 0) {
+            close(fd);
+            d_log_refusal(d, &st, "refused a connection from %s: %s", host,
+                          why);
+            continue;
         }
         in = malloc(sizeof(*in));
         if (!in) {
+            d_pending_leave(d, host);
             close(fd);
             continue;
         }
         in->d = d;
         in->fd = fd;
+        snprintf(in->host, sizeof(in->host), "%s", host);
         if (pthread_create(&th, NULL, inbound_main, in) != 0) {
+            d_pending_leave(d, host);
+            d_log_refusal(d, &st, "refused a connection from %s: no thread "
+                          "for it", host);
             close(fd);
             free(in);
             continue;
@@ -353,13 +415,19 @@ void *d_incoming_main(void *arg)
     return NULL;
 }
 
+void d_migration_cancel(struct daemon *d, struct d_migration *m)
+{
+    (void)d;
+    xmig_cancel_raise(m->cancel);   /* waits notice it within 100 ms */
+}
+
 /* SIGTERM: cancel what is in flight (each source guest runs on here),
  * and wait for the migration threads. */
 void d_migrations_stop(struct daemon *d)
 {
     pthread_mutex_lock(&d->lock);
     for (int i = 0; i < D_MAX_MIGRATIONS; i++) {
-        d->migs[i].cancel = 1;
+        xmig_cancel_raise(d->migs[i].cancel);
     }
     pthread_cond_broadcast(&d->link_cv);
     pthread_mutex_unlock(&d->lock);

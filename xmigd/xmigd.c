@@ -24,7 +24,8 @@ static struct daemon daemon_state;
 static void on_signal(int sig)
 {
     (void)sig;
-    daemon_state.stopping = 1;
+    atomic_store(&daemon_state.stopping, 1);
+    xmig_cancel_raise(daemon_state.shutdown);   /* async-signal-safe */
 }
 
 /* The control socket this daemon made (to remove only that one). */
@@ -49,7 +50,9 @@ static int control_socket(struct daemon *d)
         *slash = '\0';
         (void)mkdir(dir, 0700);
     }
-    snprintf(a.sun_path, sizeof(a.sun_path), "%s", d->cfg.control);
+    /* It fits: checked above (snprintf here trips -Wformat-truncation
+     * at -O1, which cannot see that). */
+    memcpy(a.sun_path, d->cfg.control, strlen(d->cfg.control) + 1);
     if (lstat(a.sun_path, &sb) == 0) {
         if (!S_ISSOCK(sb.st_mode)) {
             fprintf(stderr, "xmigd: control socket %s: something else is "
@@ -180,6 +183,13 @@ int main(int argc, char **argv)
     xmig_set_log(d_library_log, d);
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->link_cv, NULL);
+    d->shutdown = xmig_cancel_create();
+    d->pending_from = calloc((size_t)d->cfg.max_handshakes,
+                             sizeof(*d->pending_from));
+    if (!d->shutdown || !d->pending_from) {
+        fprintf(stderr, "xmigd: out of memory\n");
+        return 1;
+    }
     d->listen_fd = net_listen("xmigd", d->cfg.listen, &d->listen_port);
     d->control_fd = d->listen_fd < 0 ? -1 : control_socket(d);
     if (d->control_fd < 0) {

@@ -6,6 +6,7 @@
  * exactly those pages again, so no write after a read-and-clear is missed.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,33 @@
 static struct sim_guest *_Atomic registry[MAX_GUESTS];
 static struct sigaction previous;
 
+/* Handlers between their registry load and their last use of the guest:
+ * sim_memory_destroy waits for them (ThreadSanitizer saw a vCPU of one
+ * guest read another guest being freed). */
+static atomic_int in_handler;
+
+static int on_fault_guest(siginfo_t *si);
+
 static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+    int ours;
+
+    atomic_fetch_add(&in_handler, 1);
+    ours = on_fault_guest(si);
+    atomic_fetch_sub(&in_handler, 1);
+    if (ours) {
+        return;
+    }
+    /* Not a tracked guest page: a real crash. */
+    if (previous.sa_flags & SA_SIGINFO && previous.sa_sigaction) {
+        previous.sa_sigaction(sig, si, uc);
+        return;
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static int on_fault_guest(siginfo_t *si)
 {
     uint8_t *addr = si->si_addr;
 
@@ -52,16 +79,10 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
                 }
                 mprotect(s->ram, s->nr_pfns * PAGE, PROT_READ | PROT_WRITE);
             }
-            return;
+            return 1;
         }
     }
-    /* Not a tracked guest page: a real crash. */
-    if (previous.sa_flags & SA_SIGINFO && previous.sa_sigaction) {
-        previous.sa_sigaction(sig, si, uc);
-        return;
-    }
-    signal(sig, SIG_DFL);
-    raise(sig);
+    return 0;
 }
 
 static pthread_mutex_t handler_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -124,6 +145,11 @@ void sim_memory_destroy(struct sim_guest *s)
     for (int i = 0; i < MAX_GUESTS; i++) {
         struct sim_guest *me = s;
         atomic_compare_exchange_strong(&registry[i], &me, NULL);
+    }
+    /* A handler that loaded s before it left the registry finishes first;
+     * one that starts now cannot find it. */
+    while (atomic_load(&in_handler)) {
+        sched_yield();
     }
     if (s->ram) {
         munmap(s->ram, s->nr_pfns * PAGE);
