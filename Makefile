@@ -40,7 +40,7 @@ TEST_SUPPORT := tests/support.c
 # A throwaway PKI for the TLS tests (tests/tls/make-certs.sh says what).
 CERTS := $(O)/certs
 BENCH_NAMES := bench_codec
-FUZZ_NAMES := fuzz_libxc fuzz_libxl fuzz_xl fuzz_xlconfig fuzz_receive fuzz_ctl fuzz_qmp
+FUZZ_NAMES := fuzz_libxc fuzz_libxl fuzz_xl fuzz_xlconfig fuzz_receive fuzz_ctl fuzz_qmp fuzz_conf
 
 # The xen backend: with libxen-dev, every backends/xen/*.c but the stub,
 # linked against Xen's libraries (libxenguest for the CPU policy and grant
@@ -245,6 +245,7 @@ FUZZ_FLAGS_ALL := -fsanitize=fuzzer,address,undefined \
 # Harnesses of the programs' parsers take those files too.
 FUZZ_EXTRA_fuzz_ctl := xmigd/ctl_json.c xmigd/ctl_requests.c
 FUZZ_EXTRA_fuzz_qmp := backends/xen/xen_qmp.c
+FUZZ_EXTRA_fuzz_conf := xmigd/daemon_config.c
 
 .SECONDEXPANSION:
 $(O)/fuzz/%: $(S)/fuzz/%.c $(S)/fuzz/harness.h $(LIB_SRCS:%=$(S)/%) \

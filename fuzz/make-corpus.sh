@@ -110,7 +110,7 @@ sample() {
     "$XMIG" sample "$@" "$work/$name" || die "xmig sample $* failed"
 }
 
-for f in receive xlconfig ctl qmp; do
+for f in receive xlconfig ctl qmp conf; do
     rm -rf "$out/fuzz_$f"
     mkdir -p "$out/fuzz_$f"
 done
@@ -291,7 +291,32 @@ for line in \
     printf '%s\r' "$line" >"$out/fuzz_qmp/line-$i.json"
 done
 
-for f in libxc libxl xl receive xlconfig ctl qmp; do
+# fuzz_conf: the example configuration, and one with every key.
+here=$(cd "$(dirname "$0")/.." && pwd)
+cp "$here/dist/xmigd.conf.example" "$out/fuzz_conf/example.conf"
+cat >"$out/fuzz_conf/every-key.conf" <<'CONF'
+listen = 10.0.0.1:5600
+control = /run/xmig/xmigd.sock
+tls = ktls
+cert = /etc/xmig/hosta.pem
+key = /etc/xmig/hosta-key.pem
+ca = /etc/xmig/ca.pem
+pin = 9F:2B:D1:55:24:2F:95:FF:AD:34:8B:44:F1:20:B9:83:57:6B:F7:CA:41:E5:D3:98:75:5F:B1:02:99:F4:83:A1
+peer_name = hostb
+insecure = no
+backend = xen
+max_parallel_per_link = 2
+max_memory_mib = 65536
+log = syslog
+handshake_timeout = 10
+io_timeout = 2.5
+handover_timeout = 30
+handover_expiry = resume
+max_handshakes = 64
+max_handshakes_per_source = 4
+CONF
+
+for f in libxc libxl xl receive xlconfig ctl qmp conf; do
     echo "make-corpus: fuzz_$f: $(ls "$out/fuzz_$f" | wc -l | tr -d ' ') seeds," \
         "$(cat "$out/fuzz_$f"/* | wc -c | tr -d ' ') octets"
 done

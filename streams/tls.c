@@ -1152,8 +1152,7 @@ static int check_cert_file(const char *path, const char *what)
     int rc = 0;
 
     if (!f) {
-        return err_set(XMIG_ERR_USAGE, errno, "TLS %s %s: %s", what, path,
-                       strerror(errno));
+        return err_set(XMIG_ERR_USAGE, errno, "TLS %s %s", what, path);
     }
     x = PEM_read_X509(f, NULL, NULL, NULL);
     fclose(f);

@@ -848,8 +848,7 @@ part4() {
         "host-a|cert = $T/no-such.pem|no-such.pem: No such file or directory" \
         "host-a|cert = $P/host-a-key.pem|no PEM certificate in it" \
         "|tls = auto|needs this host's certificate and key" \
-        "host-a|ca = $T/no-such-ca.pem|no-such-ca.pem: No such file or directory" \
-        "host-a|tls = sometimes|TLS mode 'sometimes' is not auto"; do
+        "host-a|ca = $T/no-such-ca.pem|no-such-ca.pem: No such file or directory"; do
         IFS='|' read -r cert line want <<<"$bad"
         mkconf tbad 127.0.0.1:0 "$cert" ${line:+"$line"}
         timeout 20 "$XMIGD" -c "$T/tbad.conf" >"$T/tbad.out" 2>&1
@@ -857,7 +856,7 @@ part4() {
         [ "$RC" = 1 ] && grep -qF "$want" "$T/tbad.out" ||
             note "cert '$cert', '$line': exit $RC, expected 1 and '$want': $(head -c 300 "$T/tbad.out")"
     done
-    verdict "xmigd refuses to start with bad TLS settings (expired, foreign key, missing or non-PEM files, no certificate, bad mode), naming each" 
+    verdict "xmigd refuses to start with bad TLS settings (expired, foreign key, missing or non-PEM files, no certificate), naming each" 
     src ta
     dst toca stranger
     refused moca ta toca "certificate verify failed|unable to get local issuer|unknown ca"
@@ -1076,6 +1075,34 @@ part4() {
     grep -q "backend 'sim' or 'xen'" "$T/xk.log" ||
         note "error: $(cat "$T/xk.log")"
     verdict "backend = kvm is refused with a clear error"
+
+    # Every value of xmigd.conf is checked when it is read: each bad line
+    # stops xmigd (exit 2) with FILE:LINE and the rule, nothing truncated
+    # or guessed.  Regression test: 'max_memory_mib = lots' read as 0 (no
+    # limit) and a 300-octet path was cut short silently.
+    local long
+    long=$(printf '/x%.0s' $(seq 150))
+    for bad in "max_memory_mib = lots|max_memory_mib must be a whole number of MiB" \
+        "max_memory_mib = -1|max_memory_mib must be a whole number of MiB" \
+        "max_parallel_per_link = 0|max_parallel_per_link must be a whole number from 1" \
+        "insecure = maybe|insecure is yes or no, not 'maybe'" \
+        "log = journal|log is stderr or syslog, not 'journal'" \
+        "tls = sometimes|TLS mode 'sometimes' is not auto, ktls, userspace or none" \
+        "cert = $long|cert is 300 octets long, at most 255" \
+        "no equals sign|expected 'key = value'" \
+        "colour = blue|unknown setting 'colour'"; do
+        mkconf badc 127.0.0.1:0 host-a "${bad%%|*}"
+        timeout 5 "$XMIGD" -c "$T/badc.conf" >"$T/badc.log" 2>&1
+        rc=$?
+        [ "$rc" = 2 ] && grep -qF "badc.conf:" "$T/badc.log" &&
+            grep -qF "${bad#*|}" "$T/badc.log" ||
+            note "'${bad%%|*}': exit $rc, expected 2 and '${bad#*|}': $(head -c 200 "$T/badc.log")"
+    done
+    mkconf badc 127.0.0.1:0 host-a $(for i in $(seq 9); do echo "pin=$(cat "$P/host-b.sha256")"; done)
+    timeout 5 "$XMIGD" -c "$T/badc.conf" >"$T/badc.log" 2>&1
+    rc=$?
+    [ "$rc" = 2 ] && grep -q "more than 8 pins" "$T/badc.log" || note "nine pins: exit $rc: $(cat "$T/badc.log")"
+    verdict "xmigd.conf: every bad value refused with FILE:LINE and the rule"
 }
 
 # ---- 6. time: silent, stopped and flooding peers ---------------------------

@@ -98,6 +98,13 @@ struct daemon {
 
 /* daemon_config.c */
 int d_config_load(struct d_config *c, const char *path);
+/* The same from text: every value checked (whole numbers, seconds, the
+ * words each key takes, lengths that fit), unknown keys refused; -1 with
+ * the line in *at_line and why in err.  Pure: the fuzzer's entry. */
+#define D_CONFIG_MAX (64u << 10)
+#define D_CONFIG_LINE_MAX 1024
+int d_config_parse(struct d_config *c, const char *text, size_t len,
+                   int *at_line, char *err, size_t errlen);
 struct xmig_tls_config *d_tls_config(const struct d_config *c,
                                      const char *mode, const char *peer);
 

@@ -49,15 +49,22 @@ static int seconds(const char *v, uint32_t *ms)
     return 0;
 }
 
-static int count(const char *v, int max, int *out)
+/* A whole number from lo to hi, digits only. */
+static int whole(const char *v, unsigned long long lo, unsigned long long hi,
+                 unsigned long long *out)
 {
     char *end;
-    long n = strtol(v, &end, 10);
+    unsigned long long n;
 
-    if (end == v || *end || n < 1 || n > max) {
+    if (v[0] < '0' || v[0] > '9') {
         return -1;
     }
-    *out = (int)n;
+    errno = 0;
+    n = strtoull(v, &end, 10);
+    if (errno || *end || n < lo || n > hi) {
+        return -1;
+    }
+    *out = n;
     return 0;
 }
 
@@ -69,82 +76,195 @@ static char *trim(char *s)
         s++;
     }
     e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
-                     e[-1] == '\r')) {
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) {
         *--e = '\0';
     }
     return s;
 }
 
-static int set(struct d_config *c, const char *k, const char *v,
-               const char *path, int line)
+/* Copy a value into its field, refusing what would not fit (a path cut
+ * short is another path). */
+static int copy(char *dst, size_t len, const char *k, const char *v,
+                char *err, size_t errlen)
 {
+    if (strlen(v) >= len) {
+        snprintf(err, errlen, "%s is %zu octets long, at most %zu", k,
+                 strlen(v), len - 1);
+        return -1;
+    }
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+static int set(struct d_config *c, const char *k, const char *v, char *err,
+               size_t errlen)
+{
+    unsigned long long n;
+
 #define STR(name)                                                        \
     if (strcmp(k, #name) == 0) {                                         \
-        snprintf(c->name, sizeof(c->name), "%s", v);                     \
-        return 0;                                                        \
+        return copy(c->name, sizeof(c->name), k, v, err, errlen);        \
     }
     STR(listen)
     STR(control)
-    STR(tls)
     STR(cert)
     STR(key)
     STR(ca)
-    STR(backend)
+    STR(peer_name)
 #undef STR
-    if (strcmp(k, "peer_name") == 0) {
-        snprintf(c->peer_name, sizeof(c->peer_name), "%s", v);
-    } else if (strcmp(k, "pin") == 0 && c->npins < D_MAX_PINS) {
-        snprintf(c->pins[c->npins++], sizeof(c->pins[0]), "%s", v);
-    } else if (strcmp(k, "insecure") == 0) {
-        c->insecure = strcmp(v, "yes") == 0 || strcmp(v, "1") == 0;
-    } else if (strcmp(k, "max_parallel_per_link") == 0) {
-        c->max_parallel = atoi(v);
-    } else if (strcmp(k, "max_memory_mib") == 0) {
-        c->max_memory_mib = strtoull(v, NULL, 10);
-    } else if (strcmp(k, "log") == 0) {
-        c->syslog = strcmp(v, "syslog") == 0;
-    } else if (strcmp(k, "handshake_timeout") == 0 ||
-               strcmp(k, "io_timeout") == 0 ||
-               strcmp(k, "handover_timeout") == 0) {
+    if (strcmp(k, "tls") == 0) {
+        enum xmig_tls_mode m;
+        if (xmig_tls_mode_parse(v, &m) < 0) {
+            snprintf(err, errlen, "%s", xmig_error_message());
+            return -1;
+        }
+        return copy(c->tls, sizeof(c->tls), k, v, err, errlen);
+    }
+    if (strcmp(k, "backend") == 0) {
+        if (strcmp(v, "sim") != 0 && strcmp(v, "xen") != 0) {
+            snprintf(err, errlen, "backend 'sim' or 'xen' only, not '%.64s'",
+                     v);
+            return -1;
+        }
+        return copy(c->backend, sizeof(c->backend), k, v, err, errlen);
+    }
+    if (strcmp(k, "pin") == 0) {
+        if (c->npins == D_MAX_PINS) {
+            snprintf(err, errlen, "more than %d pins", D_MAX_PINS);
+            return -1;
+        }
+        if (copy(c->pins[c->npins], sizeof(c->pins[0]), k, v, err, errlen) <
+            0) {
+            return -1;
+        }
+        c->npins++;
+        return 0;
+    }
+    if (strcmp(k, "insecure") == 0 || strcmp(k, "log") == 0) {
+        int yes = k[0] == 'i' ? strcmp(v, "yes") == 0 : strcmp(v, "syslog") == 0;
+        int no = k[0] == 'i' ? strcmp(v, "no") == 0 : strcmp(v, "stderr") == 0;
+        if (!yes && !no) {
+            snprintf(err, errlen, "%s is %s, not '%.64s'", k,
+                     k[0] == 'i' ? "yes or no" : "stderr or syslog", v);
+            return -1;
+        }
+        *(k[0] == 'i' ? &c->insecure : &c->syslog) = yes;
+        return 0;
+    }
+    if (strcmp(k, "max_parallel_per_link") == 0) {
+        if (whole(v, 1, D_MAX_MIGRATIONS, &n) < 0) {
+            snprintf(err, errlen, "%s must be a whole number from 1 to %d, "
+                     "not '%.64s'", k, D_MAX_MIGRATIONS, v);
+            return -1;
+        }
+        c->max_parallel = (int)n;
+        return 0;
+    }
+    if (strcmp(k, "max_memory_mib") == 0) {
+        if (whole(v, 0, 1ull << 22, &n) < 0) {
+            snprintf(err, errlen, "%s must be a whole number of MiB from 0 "
+                     "(this host's RAM) to 4194304, not '%.64s'", k, v);
+            return -1;
+        }
+        c->max_memory_mib = n;
+        return 0;
+    }
+    if (strcmp(k, "handshake_timeout") == 0 || strcmp(k, "io_timeout") == 0 ||
+        strcmp(k, "handover_timeout") == 0) {
         uint32_t *ms = k[0] == 'i' ? &c->io_ms
                        : k[4] == 's' ? &c->handshake_ms : &c->handover_ms;
         if (seconds(v, ms) < 0) {
-            fprintf(stderr, "xmigd: %s:%d: %s must be a number of seconds "
-                    "above 0 and at most %u, not '%s'\n", path, line, k,
-                    D_MAX_TIMEOUT_MS / 1000, v);
+            snprintf(err, errlen, "%s must be a number of seconds above 0 "
+                     "and at most %u, not '%.64s'", k,
+                     D_MAX_TIMEOUT_MS / 1000, v);
             return -1;
         }
-    } else if (strcmp(k, "handover_expiry") == 0) {
+        return 0;
+    }
+    if (strcmp(k, "handover_expiry") == 0) {
         if (strcmp(v, "keep-paused") == 0) {
             c->handover_expiry = XMIG_HANDOVER_KEEP_PAUSED;
         } else if (strcmp(v, "resume") == 0) {
             c->handover_expiry = XMIG_HANDOVER_RESUME;
         } else {
-            fprintf(stderr, "xmigd: %s:%d: handover_expiry is keep-paused "
-                    "or resume, not '%s'\n", path, line, v);
+            snprintf(err, errlen, "handover_expiry is keep-paused or resume, "
+                     "not '%.64s'", v);
             return -1;
         }
-    } else if (strcmp(k, "max_handshakes") == 0 ||
-               strcmp(k, "max_handshakes_per_source") == 0) {
-        int *n = k[14] ? &c->max_handshakes_per_source : &c->max_handshakes;
-        if (count(v, D_MAX_HANDSHAKES, n) < 0) {
-            fprintf(stderr, "xmigd: %s:%d: %s must be a whole number from 1 "
-                    "to %d, not '%s'\n", path, line, k, D_MAX_HANDSHAKES, v);
+        return 0;
+    }
+    if (strcmp(k, "max_handshakes") == 0 ||
+        strcmp(k, "max_handshakes_per_source") == 0) {
+        int *out = k[14] ? &c->max_handshakes_per_source : &c->max_handshakes;
+        if (whole(v, 1, D_MAX_HANDSHAKES, &n) < 0) {
+            snprintf(err, errlen, "%s must be a whole number from 1 to %d, "
+                     "not '%.64s'", k, D_MAX_HANDSHAKES, v);
             return -1;
         }
-    } else {
-        fprintf(stderr, "xmigd: %s:%d: unknown setting '%s'\n", path, line, k);
-        return -1;
+        *out = (int)n;
+        return 0;
+    }
+    snprintf(err, errlen, "unknown setting '%.64s'", k);
+    return -1;
+}
+
+int d_config_parse(struct d_config *c, const char *text, size_t len,
+                   int *at_line, char *err, size_t errlen)
+{
+    char buf[D_CONFIG_LINE_MAX + 1];
+    size_t pos = 0;
+    int line = 0;
+
+    defaults(c);
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+        char *s, *eq;
+        int rc;
+
+        line++;
+        if (n > D_CONFIG_LINE_MAX) {
+            *at_line = line;
+            snprintf(err, errlen, "longer than %d octets", D_CONFIG_LINE_MAX);
+            return -1;
+        }
+        if (memchr(text + pos, '\0', n)) {
+            *at_line = line;
+            snprintf(err, errlen, "a NUL octet");
+            return -1;
+        }
+        memcpy(buf, text + pos, n);
+        buf[n] = '\0';
+        pos += n + (nl != NULL);
+        s = trim(buf);
+        if (*s == '#' || *s == '\0') {
+            continue;
+        }
+        eq = strchr(s, '=');
+        if (!eq) {
+            *at_line = line;
+            snprintf(err, errlen, "expected 'key = value'");
+            return -1;
+        }
+        *eq = '\0';
+        rc = set(c, trim(s), trim(eq + 1), err, errlen);
+        if (rc < 0) {
+            *at_line = line;
+            return -1;
+        }
+    }
+    if (c->max_handshakes_per_source > c->max_handshakes) {
+        c->max_handshakes_per_source = c->max_handshakes;
     }
     return 0;
 }
 
 int d_config_load(struct d_config *c, const char *path)
 {
-    char buf[1024];
+    char *text = NULL, err[600];
+    size_t len = 0;
     FILE *f;
-    int line = 0, rc = 0;
+    int rc, line = 0;
 
     defaults(c);
     if (!path) {
@@ -155,32 +275,21 @@ int d_config_load(struct d_config *c, const char *path)
         fprintf(stderr, "xmigd: cannot read %s: %s\n", path, strerror(errno));
         return -1;
     }
-    while (rc == 0 && fgets(buf, sizeof(buf), f)) {
-        char *s = trim(buf), *eq;
-        line++;
-        if (*s == '#' || *s == '\0') {
-            continue;
-        }
-        eq = strchr(s, '=');
-        if (!eq) {
-            fprintf(stderr, "xmigd: %s:%d: expected 'key = value'\n", path,
-                    line);
-            rc = -1;
-            break;
-        }
-        *eq = '\0';
-        rc = set(c, trim(s), trim(eq + 1), path, line);
+    text = malloc(D_CONFIG_MAX + 1);
+    if (text) {
+        len = fread(text, 1, D_CONFIG_MAX + 1, f);
     }
     fclose(f);
-    if (rc == 0 && c->max_handshakes_per_source > c->max_handshakes) {
-        c->max_handshakes_per_source = c->max_handshakes;
+    if (!text || len > D_CONFIG_MAX) {
+        fprintf(stderr, "xmigd: %s: %s\n", path,
+                text ? "larger than 64 KiB" : "out of memory");
+        free(text);
+        return -1;
     }
-    if (rc == 0 && (c->max_parallel < 1 || (strcmp(c->backend, "sim") != 0 &&
-                                            strcmp(c->backend, "xen") != 0))) {
-        fprintf(stderr, "xmigd: %s: max_parallel_per_link must be at least 1 "
-                        "and backend 'sim' or 'xen'\n",
-                path);
-        rc = -1;
+    rc = d_config_parse(c, text, len, &line, err, sizeof(err));
+    free(text);
+    if (rc < 0) {
+        fprintf(stderr, "xmigd: %s:%d: %s\n", path, line, err);
     }
     return rc;
 }

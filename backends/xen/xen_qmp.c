@@ -99,8 +99,7 @@ static int read_line(struct xen_qmp *q, long deadline, char **line,
         }
         if (poll(&p, 1, (int)(left > 1000 ? 1000 : left)) < 0 &&
             errno != EINTR) {
-            return err_set(XMIG_ERR_IO, errno, "QMP %s: poll: %s", q->path,
-                           strerror(errno));
+            return err_set(XMIG_ERR_IO, errno, "QMP %s: poll", q->path);
         }
         if (!(p.revents & (POLLIN | POLLHUP | POLLERR))) {
             continue;
@@ -110,8 +109,7 @@ static int read_line(struct xen_qmp *q, long deadline, char **line,
             continue;
         }
         if (n < 0) {
-            return err_set(XMIG_ERR_IO, errno, "QMP %s: read: %s", q->path,
-                           strerror(errno));
+            return err_set(XMIG_ERR_IO, errno, "QMP %s: read", q->path);
         }
         if (n == 0) {
             return err_set(XMIG_ERR_CLOSED, 0, "QMP %s: qemu closed the "
@@ -175,8 +173,7 @@ static int send_all(struct xen_qmp *q, const char *text, size_t len, int fd)
             continue;
         }
         if (n < 0) {
-            return err_set(XMIG_ERR_IO, errno, "QMP %s: send: %s", q->path,
-                           strerror(errno));
+            return err_set(XMIG_ERR_IO, errno, "QMP %s: send", q->path);
         }
         iov.iov_base = (char *)iov.iov_base + n;
         iov.iov_len -= (size_t)n;
@@ -250,8 +247,8 @@ struct xen_qmp *xen_qmp_connect(const char *path, int timeout_ms)
     memcpy(a.sun_path, path, strlen(path) + 1);
     q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (q->fd < 0 || connect(q->fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-        err_set(XMIG_ERR_IO, errno, "QMP %s: cannot connect to qemu: %s",
-                path, strerror(errno));
+        err_set(XMIG_ERR_IO, errno, "QMP %s: cannot connect to qemu",
+                path);
         goto fail;
     }
     k = next_message(q, now_ms() + q->timeout_ms, &value);
