@@ -40,7 +40,7 @@ TEST_SUPPORT := tests/support.c
 # A throwaway PKI for the TLS tests (tests/tls/make-certs.sh says what).
 CERTS := $(O)/certs
 BENCH_NAMES := bench_codec
-FUZZ_NAMES := fuzz_libxc fuzz_libxl fuzz_xl fuzz_xlconfig fuzz_receive fuzz_ctl fuzz_qmp fuzz_conf
+FUZZ_NAMES := fuzz_libxc fuzz_libxl fuzz_xl fuzz_xlconfig fuzz_receive fuzz_ctl fuzz_qmp fuzz_conf fuzz_tlsopts
 
 # The xen backend: with libxen-dev, every backends/xen/*.c but the stub,
 # linked against Xen's libraries (libxenguest for the CPU policy and grant

@@ -110,7 +110,7 @@ sample() {
     "$XMIG" sample "$@" "$work/$name" || die "xmig sample $* failed"
 }
 
-for f in receive xlconfig ctl qmp conf; do
+for f in receive xlconfig ctl qmp conf tlsopts; do
     rm -rf "$out/fuzz_$f"
     mkdir -p "$out/fuzz_$f"
 done
@@ -316,7 +316,16 @@ max_handshakes = 64
 max_handshakes_per_source = 4
 CONF
 
-for f in libxc libxl xl receive xlconfig ctl qmp conf; do
+# fuzz_tlsopts: pin, mode, cipher, peer name, one a line.
+printf '%s\n%s\n%s\n%s' \
+    9F:2B:D1:55:24:2F:95:FF:AD:34:8B:44:F1:20:B9:83:57:6B:F7:CA:41:E5:D3:98:75:5F:B1:02:99:F4:83:A1 \
+    ktls ECDHE-RSA-AES256-GCM-SHA384 hostb >"$out/fuzz_tlsopts/colons.txt"
+printf '%s\n%s\n%s\n%s' \
+    9f2bd155242f95ffad348b44f120b983576bf7ca41e5d398755fb10299f483a1 \
+    auto TLS_AES_128_GCM_SHA256 10.0.0.2 >"$out/fuzz_tlsopts/hex.txt"
+printf '%s\n%s\n%s\n%s' 9F:2B: sometimes RC4-MD5 '' >"$out/fuzz_tlsopts/bad.txt"
+
+for f in libxc libxl xl receive xlconfig ctl qmp conf tlsopts; do
     echo "make-corpus: fuzz_$f: $(ls "$out/fuzz_$f" | wc -l | tr -d ' ') seeds," \
         "$(cat "$out/fuzz_$f"/* | wc -c | tr -d ' ') octets"
 done
