@@ -65,7 +65,7 @@ TEST_BINS := $(TEST_NAMES:%=$(O)/tests/%)
 BENCH_BINS := $(BENCH_NAMES:%=$(O)/bench/%)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(O)/fuzz/%)
 
-.PHONY: all check check-install check-memory check-shared check-conformance check-unit check-cli check-interop check-headers \
+.PHONY: all check check-abi abi-baseline check-install check-memory check-shared check-conformance check-unit check-cli check-interop check-headers \
 	check-vm check-xen check-tls check-stunnel check-daemon \
 	check-sanitizers check-tsan valgrind fuzz fuzz-build bench bench-transport bench-migrate demo install \
 	uninstall clean distclean corpus
@@ -121,7 +121,7 @@ $(O)/tests/tls-pipe: $(S)/tests/tls-pipe.c libxmig.a
 	@mkdir -p $(O)/tests
 	$(CC) $(ALL_CFLAGS) -o $@ $< libxmig.a $(ALL_LDFLAGS) $(SSL_LIBS)
 
-check: check-headers check-shared check-install check-unit check-cli check-memory check-interop \
+check: check-headers check-abi check-shared check-install check-unit check-cli check-memory check-interop \
 	check-conformance check-tls check-stunnel check-daemon
 	@echo "make check: all suites passed"
 
@@ -171,6 +171,15 @@ check-shared: $(SONAME)
 	$(CC) -std=c99 -Wall -Werror -I$(S)/include -o $(O)/tests/shared-smoke \
 	  $(S)/tests/shared-smoke.c -L. -lxmig -Wl,-rpath,$(CURDIR) $(SAN_FLAGS)
 	@$(O)/tests/shared-smoke
+
+# The ABI: exactly the listed symbols, each declared; no incompatible
+# change against the release's baseline (abidiff, abigail-tools).
+check-abi: $(SONAME)
+	@sh $(S)/tests/abi.sh $(S) $(SONAME)
+
+abi-baseline: $(SONAME)
+	@mkdir -p $(S)/libxmig/abi
+	abidw --headers-dir $(S)/include --out-file $(S)/libxmig/abi/libxmig.so.0.abi $(SONAME)
 
 # The public headers compile alone, as pedantic C99 and as C++; no file
 # includes from a layer above its own (tests/layers.sh).

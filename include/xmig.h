@@ -24,6 +24,13 @@ extern "C" {
 #endif
 
 #define XMIG_VERSION_STRING "0.1.0"
+#define XMIG_VERSION_MAJOR 0
+#define XMIG_VERSION_MINOR 1
+#define XMIG_VERSION_MICRO 0
+
+/* The version of the library the program runs with (the header's is
+ * XMIG_VERSION_STRING): "0.1.0".  *major etc. may be NULL. */
+const char *xmig_version(int *major, int *minor, int *micro);
 
 /* ---- logging ------------------------------------------------------- */
 

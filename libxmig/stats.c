@@ -8,6 +8,20 @@
 #include "common/error.h"
 #include "xmig.h"
 
+const char *xmig_version(int *major, int *minor, int *micro)
+{
+    if (major) {
+        *major = XMIG_VERSION_MAJOR;
+    }
+    if (minor) {
+        *minor = XMIG_VERSION_MINOR;
+    }
+    if (micro) {
+        *micro = XMIG_VERSION_MICRO;
+    }
+    return XMIG_VERSION_STRING;
+}
+
 static json_t *round_json(const struct xmig_iteration_stats *r)
 {
     return json_pack(
