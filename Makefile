@@ -213,7 +213,7 @@ check-xen: xmig
 # A second build, with ASan+UBSan, that runs the unit and CLI tests.
 check-sanitizers:
 	mkdir -p build-sanitizers
-	cd build-sanitizers && $(S)/configure --enable-sanitizers \
+	cd build-sanitizers && $(abspath $(S))/configure --enable-sanitizers \
 	  CC="$(CC)" CFLAGS="-O1 -g" >/dev/null && \
 	  $(MAKE) --no-print-directory check-unit check-cli
 
@@ -223,7 +223,7 @@ check-sanitizers:
 check-tsan:
 	mkdir -p build-tsan
 	rm -f build-tsan/tsan-report.*
-	cd build-tsan && $(S)/configure --enable-tsan \
+	cd build-tsan && $(abspath $(S))/configure --enable-tsan \
 	  CC="$(CC)" CFLAGS="-O1 -g" >/dev/null && \
 	  TSAN_OPTIONS="log_path=$(CURDIR)/build-tsan/tsan-report \
 	    suppressions=$(S)/tests/tsan.supp second_deadlock_stack=1 \
