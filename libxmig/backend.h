@@ -11,6 +11,23 @@
 
 #include "xmig.h"
 
+/* Code that touches a running guest's RAM, which the guest's CPUs write
+ * at the same time (the source's pre-copy reads, a sim vCPU's stores):
+ * racy by design, made safe by dirty tracking that ThreadSanitizer cannot
+ * see (mprotect, or the hypervisor's log), so left out of its
+ * instrumentation. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GUEST_RAM_ACCESS __attribute__((no_sanitize("thread")))
+#endif
+#endif
+#if !defined(GUEST_RAM_ACCESS) && defined(__SANITIZE_THREAD__)
+#define GUEST_RAM_ACCESS __attribute__((no_sanitize("thread")))
+#endif
+#ifndef GUEST_RAM_ACCESS
+#define GUEST_RAM_ACCESS
+#endif
+
 struct xmig_guest;
 
 struct guest_info {

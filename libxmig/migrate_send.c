@@ -62,7 +62,7 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int page_is_zero(const void *page)
+GUEST_RAM_ACCESS static int page_is_zero(const void *page)
 {
     const uint64_t *w = page;
     uint64_t acc = 0;

@@ -392,12 +392,17 @@ int status_main(int argc, char **argv)
 /* The migration belongs to xmigd, not to this client: killing the client
  * with SIGKILL leaves it running, visible in xmig status and xmigd's log.
  * SIGINT, SIGTERM and SIGHUP (a closed terminal) cancel it, and the
- * client follows it to its end. */
+ * client follows it to its end; a second one ends the client. */
 static volatile sig_atomic_t stop_asked;
 
 static void on_stop(int sig)
 {
-    (void)sig;
+    if (stop_asked) {
+        /* A second signal: stop following at once (the cancel went). */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
     stop_asked = 1;
 }
 

@@ -425,16 +425,23 @@ void d_migration_cancel(struct daemon *d, struct d_migration *m)
  * and wait for the migration threads. */
 void d_migrations_stop(struct daemon *d)
 {
+    pthread_t threads[D_MAX_MIGRATIONS];
+    int n = 0;
+
+    /* The table is read under the lock (the threads write their state
+     * there as they end); the joins happen outside it. */
     pthread_mutex_lock(&d->lock);
     for (int i = 0; i < D_MAX_MIGRATIONS; i++) {
-        xmig_cancel_raise(d->migs[i].cancel);
+        struct d_migration *m = &d->migs[i];
+        xmig_cancel_raise(m->cancel);
+        if (m->state != M_FREE && !m->joined) {
+            threads[n++] = m->thread;
+            m->joined = 1;
+        }
     }
     pthread_cond_broadcast(&d->link_cv);
     pthread_mutex_unlock(&d->lock);
-    for (int i = 0; i < D_MAX_MIGRATIONS; i++) {
-        if (d->migs[i].state != M_FREE && !d->migs[i].joined) {
-            pthread_join(d->migs[i].thread, NULL);
-            d->migs[i].joined = 1;
-        }
+    for (int i = 0; i < n; i++) {
+        pthread_join(threads[i], NULL);
     }
 }

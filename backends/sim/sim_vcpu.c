@@ -105,7 +105,8 @@ static int checkpoint(struct sim_guest *s)
     return stop;
 }
 
-static void write_page(struct sim_guest *s, uint64_t pfn, uint64_t *rng)
+GUEST_RAM_ACCESS static void write_page(struct sim_guest *s, uint64_t pfn,
+                                        uint64_t *rng)
 {
     uint64_t *w = (uint64_t *)(void *)(s->ram + pfn * PAGE);
     /* A few words per page: dirtying, not bandwidth, is what matters. */
@@ -113,11 +114,22 @@ static void write_page(struct sim_guest *s, uint64_t pfn, uint64_t *rng)
     w[0] += 1;
 }
 
-static void xor_page(struct sim_guest *s, uint64_t pfn, uint64_t *rng)
+GUEST_RAM_ACCESS static void xor_page(struct sim_guest *s, uint64_t pfn,
+                                      uint64_t *rng)
 {
     uint64_t *w = (uint64_t *)(void *)(s->ram + pfn * PAGE);
     for (unsigned i = 0; i < PAGE / 8; i++) {
         w[i] ^= next(rng);
+    }
+}
+
+/* The vCPU's state and heartbeat live in guest RAM (page 0). */
+GUEST_RAM_ACCESS static void guest_tick(struct sim_boot *b, uint32_t v,
+                                        uint64_t rng)
+{
+    b->rng[v] = rng;
+    if (v == 0) {
+        b->heartbeat++;
     }
 }
 
@@ -178,10 +190,7 @@ static void *vcpu_main(void *arg)
         unsigned throttle;
 
         burst(s, v, &rng);
-        b->rng[v] = rng;
-        if (v == 0) {
-            b->heartbeat++;
-        }
+        guest_tick(b, v, rng);
         if (atomic_fetch_add(&s->ticks, 1) % 64 == 0) {
             sim_pv_tick(s, atomic_load(&s->ticks));
         }
