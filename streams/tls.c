@@ -25,12 +25,12 @@
 #include "common/cursor.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "streams/tls_conn.h"
 #include "streams/tls_policy.h"
 #include "streams/transport.h"
 #include "xmig.h"
 
 #define MAX_PINS 16
-#define STAGE_SIZE (16u << 10)    /* one TLS record's worth of small writes */
 
 struct xmig_tls_config {
     enum xmig_tls_mode mode;
@@ -39,15 +39,6 @@ struct xmig_tls_config {
     size_t npins;
     int insecure;
     int min_version, max_version;
-};
-
-struct tls_conn {
-    SSL_CTX *ctx;
-    SSL *ssl;
-    struct xmig_tls_info info;
-    uint8_t stage[STAGE_SIZE];
-    size_t staged;
-    int finished;       /* close_notify sent */
 };
 
 /* ---- configuration ------------------------------------------------- */
@@ -579,8 +570,6 @@ static int settle(struct tls_conn *tc, const struct xmig_tls_config *c,
     return 0;
 }
 
-static const struct transport_ops tls_ops;
-
 static struct xmig_transport *tls_handshake(int fd,
                                             const struct xmig_tls_config *c,
                                             int server)
@@ -701,7 +690,7 @@ int xmig_transport_tls_info(const struct xmig_transport *t,
                             struct xmig_tls_info *out)
 {
     memset(out, 0, sizeof(*out));
-    if (t->ops != &tls_ops) {
+    if (!tls_conn_of(t)) {
         out->mode = XMIG_TLS_NONE;
         if (t->fd >= 0) {
             peer_address(t->fd, out->peer, sizeof(out->peer));
@@ -919,6 +908,6 @@ static void tls_destroy(struct xmig_transport *t)
     }
 }
 
-static const struct transport_ops tls_ops = {
+const struct transport_ops tls_ops = {
     "tls", tls_read, NULL, tls_writev, tls_destroy, tls_sendfile, tls_finish,
 };
