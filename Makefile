@@ -23,6 +23,7 @@ LIB_SRCS := common/error.c common/log.c \
 	records/xenstore.c \
 	streams/transport.c streams/order.c streams/reader.c streams/writer.c \
 	streams/tls.c streams/tls_policy.c streams/tls_broker.c \
+	streams/kernel_crypto.c \
 	streams/synth.c streams/synth_transparent.c libxmig/transparent_state.c \
 	libxmig/session.c libxmig/migrate_send.c libxmig/migrate_recv.c \
 	libxmig/stats.c backends/sim/sim_memory.c backends/sim/sim_vcpu.c \

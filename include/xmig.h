@@ -127,7 +127,8 @@ struct xmig_tls_info {
 int xmig_transport_tls_info(const struct xmig_transport *t,
                             struct xmig_tls_info *out);
 
-/* The policy as text: versions, ciphers, groups, limits (xmig tls-info). */
+/* The policy as text: versions, ciphers, groups, limits, and where the
+ * kernel has TLS, which kernel crypto driver serves it (xmig tls-info). */
 void xmig_tls_policy_describe(char *buf, size_t len);
 
 /* ---- TLS socket broker ---------------------------------------------- */

@@ -25,6 +25,7 @@
 #include "common/cursor.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "streams/kernel_crypto.h"
 #include "streams/tls_conn.h"
 #include "streams/tls_policy.h"
 #include "streams/transport.h"
@@ -228,10 +229,21 @@ static int ktls_probe(char *why, size_t len);
 
 void xmig_tls_policy_describe(char *buf, size_t len)
 {
-    char kernel[160];
+    char kernel[160], crypto[320];
+    struct kcrypto_impl gcm;
 
     if (ktls_probe(kernel, sizeof(kernel))) {
+        /* Every cipher of the policy is AES-GCM: one kernel algorithm. */
         snprintf(kernel, sizeof(kernel), "kernel TLS available");
+        if (kcrypto_lookup("gcm(aes)", &gcm, crypto, sizeof(crypto)) == 0) {
+            snprintf(crypto, sizeof(crypto), "gcm(aes) by driver %s "
+                     "(module %s, priority %d, the highest of %d)",
+                     gcm.driver, gcm.module[0] ? gcm.module : "?",
+                     gcm.priority, gcm.count);
+        }
+    } else {
+        snprintf(crypto, sizeof(crypto), "none: this kernel has no kernel "
+                 "TLS, so OpenSSL encrypts in userspace");
     }
     snprintf(buf, len,
              "versions: TLSv1.3, TLSv1.2\n"
@@ -245,12 +257,13 @@ void xmig_tls_policy_describe(char *buf, size_t len)
              "limit, RFC 8446 5.5)\n"
              "kernel TLS: TLSv1.2 both ways; TLSv1.3 %s with this OpenSSL "
              "(%s)\n"
-             "this kernel: %s\n",
+             "this kernel: %s\n"
+             "kernel crypto for TLS: %s\n",
              tls_policy.tls13_suites, tls_policy.tls12_ciphers,
              tls_policy.groups, tls_policy.sigalgs,
              (unsigned long long)(tls_policy.max_stream_octets >> 30),
              tls_policy_tls13_ktls_rx() ? "both ways" : "transmit only",
-             OpenSSL_version(OPENSSL_VERSION), kernel);
+             OpenSSL_version(OPENSSL_VERSION), kernel, crypto);
 }
 
 /* ---- kernel TLS probe ---------------------------------------------- */
