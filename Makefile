@@ -62,7 +62,7 @@ BENCH_BINS := $(BENCH_NAMES:%=$(O)/bench/%)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(O)/fuzz/%)
 
 .PHONY: all check check-memory check-shared check-conformance check-unit check-cli check-interop check-headers \
-	check-vm check-xen check-tls check-stunnel check-daemon \
+	check-vm check-xen check-tls check-broker check-stunnel check-daemon \
 	check-sanitizers valgrind fuzz fuzz-build bench bench-transport bench-migrate demo install \
 	uninstall clean distclean corpus
 
@@ -117,7 +117,7 @@ $(O)/tests/tls-pipe: $(S)/tests/tls-pipe.c libxmig.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< libxmig.a $(ALL_LDFLAGS) $(SSL_LIBS)
 
 check: check-headers check-shared check-unit check-cli check-memory check-interop \
-	check-conformance check-tls check-stunnel check-daemon
+	check-conformance check-tls check-broker check-stunnel check-daemon
 	@echo "make check: all suites passed"
 
 check-unit: $(TEST_BINS)
@@ -150,6 +150,18 @@ $(CERTS)/.made: $(S)/tests/tls/make-certs.sh
 check-tls: xmig $(O)/tests/tls-pipe $(CERTS)/.made
 	@TLS_PIPE=$(O)/tests/tls-pipe XMIG=./xmig CERTS=$(CERTS) \
 	  bash $(S)/tests/tls.sh
+
+# The toolstack end of the TLS socket broker (tests/fake-toolstack.c).
+$(O)/tests/fake-toolstack: $(S)/tests/fake-toolstack.c
+	@mkdir -p $(O)/tests
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread
+
+# The kTLS socket broker (xmig tls-connect / tls-accept) between two fake
+# toolstacks over loopback: SCM_RIGHTS hand-off, --exec, --stdio as xl
+# runs it, refusals, --tls ktls; kernel TLS itself is in check-vm.
+check-broker: xmig $(O)/tests/fake-toolstack $(CERTS)/.made
+	@FAKE_TOOLSTACK=$(O)/tests/fake-toolstack XMIG=./xmig CERTS=$(CERTS) \
+	  bash $(S)/tests/tls-broker.sh
 
 # Interop with stunnel4 both ways (SKIPPED without it, unless CI=true).
 check-stunnel: xmig $(O)/tests/tls-pipe $(CERTS)/.made
