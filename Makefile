@@ -194,8 +194,9 @@ check-headers:
 # tls-pipe at both ends inside the VM.  Not part of check (minutes, not
 # seconds): CI runs it as a step of its own.  tests/vm/run.sh says what it
 # proves; VM_MIB, VM_BIG_MIB, VM_ONLY and VM_TIMEOUT tune it.
-check-vm: libxmig.a
-	@XMIG_LIB=libxmig.a CC="$(CC)" $(S)/tests/vm/build.sh $(O)/vm
+check-vm: libxmig.a bin/xmig
+	@XMIG_LIB=libxmig.a XMIG_BIN=bin/xmig CC="$(CC)" \
+	  $(S)/tests/vm/build.sh $(O)/vm
 	@$(S)/tests/vm/run.sh $(O)/vm
 
 # Xen for real: Debian 12's Xen 4.17 and a Debian dom0 under qemu (software

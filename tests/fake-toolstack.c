@@ -13,7 +13,9 @@
  * Prints "fake-toolstack: desc=<line>" on stderr and, at the end,
  * "fake-toolstack: sent=N received=M ulp=tls|none tx=VERSION/CIPHER|-
  * rx=..." on stdout (stderr under --stdio).  With --expect-ktls
- * the descriptor must carry the kernel's TLS record layer both ways.
+ * the descriptor (stdin under --stdio) must carry the kernel's TLS record
+ * layer both ways; on such a socket the stream ends with a close_notify
+ * alert each way, as a toolstack holding a raw kTLS socket should end it.
  * Every wait is bounded (alarm, 120 s).  Exit 0 when all went through.
  */
 #include <errno.h>
@@ -37,10 +39,79 @@
 
 struct sender {
     int fd, out;
+    int ktls;          /* out carries the kernel's TLS record layer */
     const char *path;
     long long sent;
     int err;
 };
+
+/* On a raw kernel TLS socket, the end of what we send is a close_notify
+ * alert (TLS record type 21: level warning, description 0), sent as a
+ * record of its own through a control message; then the FIN. */
+static int send_close_notify(int fd)
+{
+    unsigned char alert[2] = { 1, 0 }, type = 21;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(type))];
+    } ctl;
+    struct iovec iov = { alert, sizeof(alert) };
+    struct msghdr msg = { 0 };
+    struct cmsghdr *c;
+
+    memset(&ctl, 0, sizeof(ctl));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl.buf;
+    msg.msg_controllen = sizeof(ctl.buf);
+    c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_TLS;
+    c->cmsg_type = TLS_SET_RECORD_TYPE;
+    c->cmsg_len = CMSG_LEN(sizeof(type));
+    memcpy(CMSG_DATA(c), &type, sizeof(type));
+    return sendmsg(fd, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(alert) ? 0 : -1;
+}
+
+/* Read from a raw kernel TLS socket: application data as usual; a record
+ * of another type comes with its type in a control message (without one,
+ * read(2) fails with EIO).  A close_notify alert is the end: 0. */
+static ssize_t ktls_read(int fd, unsigned char *buf, size_t len)
+{
+    unsigned char type = 23;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(type))];
+    } ctl;
+    struct iovec iov = { buf, len };
+    struct msghdr msg = { 0 };
+    struct cmsghdr *c;
+    ssize_t n;
+
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl.buf;
+    msg.msg_controllen = sizeof(ctl.buf);
+    n = recvmsg(fd, &msg, 0);
+    if (n <= 0) {
+        return n;
+    }
+    for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_TLS && c->cmsg_type == TLS_GET_RECORD_TYPE) {
+            memcpy(&type, CMSG_DATA(c), sizeof(type));
+        }
+    }
+    if (type == 23) {
+        return n;
+    }
+    if (type == 21 && n >= 2 && buf[1] == 0) {
+        return 0;
+    }
+    fprintf(stderr, "fake-toolstack: a TLS record of type %u (%02x %02x) "
+            "where data or close_notify was due\n", type, buf[0],
+            n > 1 ? buf[1] : 0);
+    errno = EPROTO;
+    return -1;
+}
 
 static void *send_all(void *arg)
 {
@@ -72,6 +143,9 @@ static void *send_all(void *arg)
         s->err = errno;
     }
     close(in);
+    if (s->ktls && !s->err && send_close_notify(s->out) < 0) {
+        s->err = errno;
+    }
     /* The end of what we send; a socket keeps its other direction. */
     if (shutdown(s->out, SHUT_WR) < 0 && errno == ENOTSOCK) {
         close(s->out);
@@ -199,9 +273,10 @@ int main(int argc, char **argv)
             return 1;
         }
         snd.out = in_fd;
-        ktls = ktls_state(in_fd, ulp, sizeof(ulp), tx, sizeof(tx), rx,
-                          sizeof(rx));
     }
+    ktls = ktls_state(in_fd, ulp, sizeof(ulp), tx, sizeof(tx), rx,
+                      sizeof(rx));
+    snd.ktls = ktls;
     fprintf(stderr, "fake-toolstack: desc=%s\n", desc);
     if (expect_ktls && !ktls) {
         fprintf(stderr, "fake-toolstack: the descriptor is not a kernel TLS "
@@ -218,7 +293,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "fake-toolstack: pthread_create failed\n");
         return 1;
     }
-    while ((n = read(in_fd, buf, sizeof(buf))) != 0) {
+    while ((n = ktls ? ktls_read(in_fd, (unsigned char *)buf, sizeof(buf))
+                     : read(in_fd, buf, sizeof(buf))) != 0) {
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -244,6 +320,6 @@ int main(int argc, char **argv)
      * stderr. */
     fprintf(stdio ? stderr : stdout,
             "fake-toolstack: sent=%lld received=%lld ulp=%s tx=%s rx=%s\n",
-            snd.sent, received, stdio ? "-" : ulp, tx, rx);
+            snd.sent, received, ulp, tx, rx);
     return 0;
 }
