@@ -158,10 +158,15 @@ $(O)/tests/fake-toolstack: $(S)/tests/fake-toolstack.c
 
 # The kTLS socket broker (xmig tls-connect / tls-accept) between two fake
 # toolstacks over loopback: SCM_RIGHTS hand-off, --exec, --stdio as xl
-# runs it, refusals, --tls ktls; kernel TLS itself is in check-vm.
-check-broker: xmig $(O)/tests/fake-toolstack $(CERTS)/.made
+# runs it, refusals, --tls ktls; kernel TLS itself is in check-vm.  Then
+# the library's broker calls, through libxmig.so and the public header.
+check-broker: xmig $(O)/tests/fake-toolstack $(CERTS)/.made $(SONAME)
 	@FAKE_TOOLSTACK=$(O)/tests/fake-toolstack XMIG=./xmig CERTS=$(CERTS) \
 	  bash $(S)/tests/tls-broker.sh
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror \
+	  -I$(S)/include -o $(O)/tests/broker-api $(S)/tests/broker-api.c \
+	  -L. -lxmig -Wl,-rpath,$(CURDIR) -lpthread $(SAN_FLAGS)
+	@$(O)/tests/broker-api $(CERTS)
 
 # Interop with stunnel4 both ways (SKIPPED without it, unless CI=true).
 check-stunnel: xmig $(O)/tests/tls-pipe $(CERTS)/.made
