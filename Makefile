@@ -38,7 +38,8 @@ TEST_NAMES := test_cursor test_records test_negative test_streams \
 	test_engine_paths test_xl_config
 TEST_SUPPORT := tests/support.c
 BENCH_NAMES := bench_codec
-FUZZ_NAMES := fuzz_libxc fuzz_libxl fuzz_xl fuzz_xlconfig fuzz_receive fuzz_ctl
+FUZZ_NAMES := fuzz_libxc fuzz_libxl fuzz_xl fuzz_xlconfig fuzz_receive fuzz_ctl \
+	fuzz_kcrypto
 
 # The xen backend: with libxen-dev, every backends/xen/*.c but the stub,
 # linked against Xen's libraries (libxenguest for the CPU policy and grant
