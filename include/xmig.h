@@ -149,7 +149,9 @@ int xmig_tls_socket_release(struct xmig_transport *t);
  * close_notify), what the peer sends goes to out_fd (then shutdown(2) for
  * a socket, close(2) for a pipe).  in_fd and out_fd may be one socket;
  * the relay owns them and closes them.  t stays the caller's to free.
- * 0 when both directions ended, -1 on an error. */
+ * 0 when both directions ended cleanly; -1 on an error, and also when the
+ * peer ended without close_notify (its end is passed on all the same: the
+ * relay cannot vouch for a stream that may have been cut). */
 int xmig_tls_relay(struct xmig_transport *t, int in_fd, int out_fd);
 
 /* The broker in one call: a handshake over connected socket fd (owned,

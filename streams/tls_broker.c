@@ -65,6 +65,7 @@ struct dir {
     int eof;        /* the source ended */
     int done;       /* the end was passed on */
     int closed;     /* the local descriptor was closed to pass it on */
+    int cut;        /* the peer ended without close_notify */
 };
 
 static int is_socket(int fd)
@@ -137,14 +138,13 @@ static int tls_pull(struct xmig_transport *t, struct tls_conn *tc,
     default:
         if (ERR_GET_REASON(ERR_peek_error()) ==
             SSL_R_UNEXPECTED_EOF_WHILE_READING) {
-            /* A peer that handed its raw kTLS socket to a program ends
-             * with a TCP FIN and no alert; the stream carried on it has
-             * its own end marker to tell a cut. */
+            /* A FIN without close_notify: a cut, or a peer that handed
+             * its kTLS socket to a program ending with a bare shutdown.
+             * The end goes on (nothing else can), and the relay fails at
+             * the end: it cannot vouch for the stream. */
             ERR_clear_error();
-            log_msg(XMIG_LOG_WARNING, "relay: TLS peer %s ended without "
-                    "close_notify (a cut connection, or a peer that handed "
-                    "its kernel TLS socket on)", tc->info.peer);
             d->eof = 1;
+            d->cut = 1;
             return 1;
         }
         return ssl_failed(tc, "read from");
@@ -237,6 +237,10 @@ static int relay_loop(struct xmig_transport *t, struct tls_conn *tc,
                 return -1;
             }
             progress |= r;
+        } else if (up->eof && !up->done && down->cut) {
+            /* OpenSSL counts the cut as fatal: no close_notify now. */
+            shutdown(t->fd, SHUT_WR);
+            up->done = progress = 1;
         } else if (up->eof && !up->done) {
             if ((r = tls_end(tc, t->fd, &tls_want)) < 0) {
                 return -1;
@@ -271,7 +275,13 @@ static int relay_loop(struct xmig_transport *t, struct tls_conn *tc,
             local_end(out_fd, out_sock, down);
         }
         if (up->done && down->done) {
-            return 0;
+            return down->cut ? err_set(XMIG_ERR_CLOSED, 0, "relay: TLS peer "
+                                       "%s ended without close_notify: what "
+                                       "it sent may be cut short (a holder "
+                                       "of a kernel TLS socket ends with "
+                                       "one: docs/tls-broker.md)",
+                                       tc->info.peer)
+                             : 0;
         }
         if (progress) {
             continue;

@@ -278,6 +278,52 @@ reap "$APID" 30
 rc_is "$REAPED" 7 "tls-accept --exec (sh -c 'exit 7')"
 verdict "--exec passes the command's exit status on"
 
+# A peer that ends without close_notify (a cut, or a raw kTLS holder's bare
+# shutdown): the relay passes the end on, then fails naming close_notify.
+# The peer is Python's ssl module: os._exit() leaves no close_notify, while
+# unwrap() sends one.
+peer_py() {  # peer_py PORT clean|cut
+    python3 - "$C" "$1" "$2" <<'PY'
+import os, socket, ssl, sys
+c, port, how = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.load_cert_chain(c + "/client.pem", c + "/client-key.pem")
+ctx.load_verify_locations(c + "/ca.pem")
+t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)),
+                    server_hostname="localhost")
+t.sendall(bytes(range(256)) * 4096)
+if how == "cut":
+    os._exit(0)
+t.unwrap()
+t.close()
+PY
+}
+if command -v python3 >/dev/null; then
+    for how in clean cut; do
+        accept_bg "eof-$how" --exec "${SRV[@]}" 127.0.0.1:0 \
+            sh -c "cat > '$T/eof-$how.got'"
+        if [ -n "$PORT" ]; then
+            timeout 30 bash -c "$(declare -f peer_py); C='$C' peer_py $PORT $how" \
+                2>"$T/eof-$how.p.err" || note "$how: the Python peer failed: $(tail -1 "$T/eof-$how.p.err")"
+            reap "$APID" 30
+            [ "$(stat -c %s "$T/eof-$how.got" 2>/dev/null)" = 1048576 ] ||
+                note "$how: the command did not get the 1 MiB sent"
+            if [ $how = clean ]; then
+                rc_is "$REAPED" 0 "tls-accept (peer with close_notify)"
+            else
+                rc_is "$REAPED" 1 "tls-accept (peer without close_notify)"
+                grep -q "^xmig tls-accept: relay: TLS peer 127\.0\.0\.1:[0-9]* ended without close_notify: what it sent may be cut short" \
+                    "$T/eof-$how.a.err" || note "cut: $(tail -1 "$T/eof-$how.a.err")"
+            fi
+        else
+            note "tls-accept did not listen"
+        fi
+    done
+    verdict "a peer ending without close_notify: the end is passed on, the relay exits 1 naming it"
+else
+    echo "skip close_notify cases: no python3"
+fi
+
 # ---- strict kernel TLS ----------------------------------------------------
 
 toolstack_bg strict-B "$T/down" "$T/strict.gotup"; bpid=$TPID
