@@ -303,8 +303,12 @@ static int relay_loop(struct xmig_transport *t, struct tls_conn *tc,
             if (n > 0) {
                 up->len = (size_t)n;
                 up->off = 0;
-            } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-                up->eof = 1;   /* an error reading counts as the end */
+            } else if (n == 0) {
+                up->eof = 1;
+            } else if (errno != EAGAIN && errno != EINTR) {
+                /* Not an end: no close_notify may vouch for the stream. */
+                return err_set(XMIG_ERR_IO, errno, "relay: reading what goes "
+                               "to %s from the local side", tc->info.peer);
             }
         }
         if (p[2].revents & POLLOUT) {
