@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -188,6 +189,18 @@ int main(int argc, char **argv)
         return 1;
     }
     kernel_tls = cl.info.mode == XMIG_TLS_KTLS;
+    if (kernel_tls) {
+        char ulp[2][16] = { "", "" };
+        socklen_t l0 = sizeof(ulp[0]), l1 = sizeof(ulp[1]);
+        getsockopt(cl.fd, IPPROTO_TCP, TCP_ULP, ulp[0], &l0);
+        getsockopt(sv.fd, IPPROTO_TCP, TCP_ULP, ulp[1], &l1);
+        check(strcmp(ulp[0], "tls") == 0 && strcmp(ulp[1], "tls") == 0 &&
+                  cl.info.ktls_tx && cl.info.ktls_rx && sv.info.ktls_tx &&
+                  sv.info.ktls_rx,
+              "kernel TLS: both descriptors are the kernel's TLS sockets");
+    }
+    printf("broker-api: mode %s, %s %s\n", kernel_tls ? "ktls" : "userspace",
+           cl.info.version, cl.info.cipher);
     check(cl.info.mode == sv.info.mode &&
               (kernel_tls || cl.info.mode == XMIG_TLS_USERSPACE),
           "auto: both ends report the same mode (ktls or userspace)");

@@ -72,7 +72,7 @@ hash=$( {
     echo "$KVER $modules $cc"
     sha256sum "$here/build.sh" "$here/init" "$src/tests/tls/make-certs.sh" \
         "$src/tests/tls-pipe.c" "$src/include/xmig.h" "$lib" /bin/busybox \
-        "$src/tests/fake-toolstack.c" "$xmig" $(ldd "$xmig" |
+        "$src/tests/fake-toolstack.c" "$src/tests/broker-api.c" "$xmig" $(ldd "$xmig" |
             awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }') \
         "/boot/vmlinuz-$KVER" | cut -d' ' -f1
     stat -c '%n %s %Y' "$moddir/modules.dep"
@@ -98,10 +98,14 @@ t0=$(date +%s)
 is_static "$out/tls-pipe" ||
     die "tls-pipe is not statically linked"
 
-# ---- fake-toolstack, static ------------------------------------------------
+# ---- fake-toolstack and broker-api, static ----------------------------------
 "$cc" -O2 -std=c11 -D_GNU_SOURCE -static -o "$out/fake-toolstack" \
     "$src/tests/fake-toolstack.c" -lpthread ||
     die "linking fake-toolstack statically failed"
+"$cc" -O2 -std=c11 -D_GNU_SOURCE -I"$src/include" -static \
+    -o "$out/broker-api" "$src/tests/broker-api.c" "$lib" \
+    -lssl -lcrypto -lpthread -lm 2>> "$out/link.log" ||
+    { cat "$out/link.log" >&2; die "linking broker-api statically failed"; }
 
 # ---- certificates (kept across builds: make-certs.sh is idempotent) ---------
 sh "$src/tests/tls/make-certs.sh" "$out/certs"
@@ -114,6 +118,7 @@ cp /bin/busybox "$root/bin/busybox"
 cp "$out/tls-pipe" "$root/bin/tls-pipe"
 strip "$root/bin/tls-pipe" 2>/dev/null || true
 cp "$out/fake-toolstack" "$root/bin/fake-toolstack"
+cp "$out/broker-api" "$root/bin/broker-api"
 # xmig as the host built it, with the loader and libraries it names.
 cp "$xmig" "$root/bin/xmig"
 strip "$root/bin/xmig" 2>/dev/null || true

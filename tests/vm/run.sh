@@ -12,7 +12,9 @@
 # command's stdin/stdout (tls-accept --exec) with the other end standing in
 # for ssh as xl migrate -s runs it (--stdio); the holders find TCP_ULP
 # "tls" and TLS_TX/TLS_RX keys on the socket and streams move both ways
-# intact; xmig tls-info names the gcm(aes) driver /proc/crypto ranks first.
+# intact; the library's broker calls do the same in process
+# (tests/broker-api.c); xmig tls-info names the gcm(aes) driver
+# /proc/crypto ranks first.
 # DOES NOT PROVE: anything about speed (qemu TCG runs 60-80x below the host:
 # correctness only), hardware offload, Xen, or kernels other than Debian's.
 #
@@ -28,8 +30,9 @@
 # check-vm takes 2.3-2.8 min (3.4 min with VM_MIB=64; 3.3 min with the
 # machine's other sessions busy, load 7).  Transfers run at 3-10 MiB/s, kTLS
 # and OpenSSL alike; the 256 MiB case takes 42-67 s, 9 s of it making its
-# data.  The broker cases (32 MiB up and 8 MiB down at once) take 24-26 s
-# each (VM_ONLY=broker,tls-info: 1.5 min in all).  init's per-case limits (124 s, 632 s) catch a hang before VM_TIMEOUT.
+# data.  The broker cases (32 MiB up and 8 MiB down at once) take 12-48 s
+# each, with the machine quiet or busy (VM_ONLY=broker,tls-info: 1.5-2
+# min in all; the whole matrix with them, 5 min).  init's per-case limits (124 s, 632 s) catch a hang before VM_TIMEOUT.
 set -uo pipefail
 
 dir=${1:-obj/vm}
