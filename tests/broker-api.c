@@ -218,6 +218,8 @@ int main(int argc, char **argv)
     check(pu.ok && pd.ok, "each side ended its direction with shutdown");
     close(cl.fd);
     close(sv.fd);
+    xmig_tls_config_free(cl.c);   /* not needed after the handshake */
+    xmig_tls_config_free(sv.c);
 
     /* A userspace session cannot be handed on; nor can a plain socket. */
     {
@@ -271,6 +273,8 @@ int main(int argc, char **argv)
     if (sv.fd >= 0) {
         close(sv.fd);
     }
+    xmig_tls_config_free(cl.c);
+    xmig_tls_config_free(sv.c);
     free(up);
     free(down);
     printf("broker-api: %s\n", failures ? "FAILED" : "all passed");
