@@ -415,15 +415,7 @@ static int broker_main(int argc, char **argv, int server)
     }
     if (!server && !name_given) {
         /* The accepting end's certificate must name the host we dial. */
-        char host[256];
-        const char *hp = a.hostport, *colon = strrchr(hp, ':');
-        size_t n = colon ? (size_t)(colon - hp) : strlen(hp);
-        if (hp[0] == '[' && n >= 2) {
-            hp++;
-            n -= 2;
-        }
-        snprintf(host, sizeof(host), "%.*s", (int)n, hp);
-        (void)xmig_tls_config_set_peer_name(tls, host);
+        tls_opt_name_from_host(tls, a.hostport);
     }
     t = open_connection(&a, tls);
     rc = t ? hand_off(&a, t) : EXIT_INVALID;
