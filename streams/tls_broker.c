@@ -65,7 +65,9 @@ struct dir {
     int eof;        /* the source ended */
     int done;       /* the end was passed on */
     int closed;     /* the local descriptor was closed to pass it on */
+    int stopped;    /* the local side reads no more */
     int cut;        /* the peer ended without close_notify */
+    uint64_t dropped;  /* octets the local side no longer read */
 };
 
 static int is_socket(int fd)
@@ -213,11 +215,22 @@ static void local_end(int fd, int sock, struct dir *down)
 {
     if (sock) {
         shutdown(fd, SHUT_WR);
-    } else {
+    } else if (!down->closed) {
         close(fd);
         down->closed = 1;
     }
     down->done = 1;
+}
+
+/* The local reader is gone: no more writes to it; a pipe is closed now
+ * (a socket stays: it may still be read from). */
+static void stop_local_output(int fd, int sock, struct dir *down)
+{
+    if (!sock && !down->closed) {
+        close(fd);
+        down->closed = 1;
+    }
+    down->stopped = 1;
 }
 
 static int relay_loop(struct xmig_transport *t, struct tls_conn *tc,
@@ -255,10 +268,21 @@ static int relay_loop(struct xmig_transport *t, struct tls_conn *tc,
             }
             progress |= r;
         }
+        if (down->len && down->stopped) {
+            /* The local side stopped reading (as ssh does, keep the
+             * connection to its end, and count what goes nowhere). */
+            down->dropped += down->len - down->off;
+            down->len = down->off = 0;
+            progress = 1;
+        }
         if (down->len && out_ready) {
             ssize_t n = local_write(out_fd, out_sock, down->buf + down->off,
                                     down->len - down->off);
             out_ready = out_sock;
+            if (n < 0 && errno == EPIPE) {
+                stop_local_output(out_fd, out_sock, down);
+                continue;
+            }
             if (n < 0 && errno != EAGAIN && errno != EINTR) {
                 return err_set(XMIG_ERR_IO, errno, "relay: writing what %s "
                                "sent to the local side", tc->info.peer);
@@ -275,6 +299,11 @@ static int relay_loop(struct xmig_transport *t, struct tls_conn *tc,
             local_end(out_fd, out_sock, down);
         }
         if (up->done && down->done) {
+            if (down->dropped) {
+                log_msg(XMIG_LOG_WARNING, "relay: the local side stopped "
+                        "reading; %llu octets from %s went nowhere",
+                        (unsigned long long)down->dropped, tc->info.peer);
+            }
             return down->cut ? err_set(XMIG_ERR_CLOSED, 0, "relay: TLS peer "
                                        "%s ended without close_notify: what "
                                        "it sent may be cut short (a holder "
@@ -314,8 +343,7 @@ static int relay_loop(struct xmig_transport *t, struct tls_conn *tc,
         if (p[2].revents & POLLOUT) {
             out_ready = 1;
         } else if (p[2].revents & (POLLERR | POLLHUP)) {
-            return err_set(XMIG_ERR_IO, EPIPE, "relay: the local side "
-                           "stopped reading what %s sends", tc->info.peer);
+            stop_local_output(out_fd, out_sock, down);
         }
     }
 }

@@ -270,6 +270,29 @@ else
 fi
 verdict "tls-connect --exec and tls-accept --stdio"
 
+# xl's whole shape, with xmig at both ends of xl's migration protocol:
+# the sender runs "exec SSHCOMMAND HOST xl migrate-receive -e" through sh
+# (xmig migrate --exec, as xl migrate -s), the receiving broker runs
+# xmig migrate-receive (xl's receiver protocol on stdin/stdout) on the
+# connection.  The sim receiver prints its report on stdout, the channel,
+# after the sender has stopped reading: the relay drops it, and says so.
+accept_bg xl --exec "${SRV[@]}" 127.0.0.1:0 "$XMIG" migrate-receive --run 0.3
+if [ -n "$PORT" ]; then
+    timeout 60 "$XMIG" migrate --sim-memory 32 --warmup 0.2 --exec \
+        "exec $XMIG tls-connect --stdio ${CLI[*]} 127.0.0.1:$PORT xl migrate-receive -e" \
+        sim >"$T/xl.s.out" 2>"$T/xl.s.err"
+    rc_is $? 0 "xmig migrate --exec (as xl migrate -s)"
+    reap "$APID" 30
+    rc_is "$REAPED" 0 "tls-accept --exec xmig migrate-receive"
+    grep -q '^xmig migrate: .* verified' "$T/xl.s.out" ||
+        note "the migration did not report a verified guest: $(tail -1 "$T/xl.s.out")"
+    grep -q 'exited with status' "$T/xl.s.err" &&
+        note "the sender's command failed: $(grep 'exited with' "$T/xl.s.err")"
+else
+    note "tls-accept did not listen"
+fi
+verdict "a migration in xl's protocol through the broker pair, the way xl migrate -s runs it"
+
 # A command that fails: its exit status is the broker's.
 accept_bg execfail --exec "${SRV[@]}" 127.0.0.1:0 sh -c 'exit 7'
 timeout 60 "$XMIG" tls-connect --stdio "${CLI[@]}" "127.0.0.1:$PORT" \
