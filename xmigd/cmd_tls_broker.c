@@ -6,6 +6,8 @@
  * xl migrate -s can run it instead of ssh).  docs/tls-broker.md.
  */
 #include <errno.h>
+#include <linux/tls.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,9 +52,10 @@ static void broker_help(FILE *out, const char *cmd)
             "                   the words after HOST:PORT, what ssh would "
             "run remotely,\n"
             "                   are ignored: the accepting end decides)\n"
-            "With kernel TLS both ways the socket itself is handed on; in "
-            "userspace TLS\nthis process stays and relays (one line says "
-            "so); --tls ktls refuses that.\n"
+            "With kernel TLS both ways the socket itself is handed on (with "
+            "--exec, the\ncommand gets it and this process waits to end the "
+            "connection with close_notify);\nin userspace TLS this process "
+            "relays (one line says so); --tls ktls refuses that.\n"
             "%s"
             "%s",
             cmd, cmd, cmd,
@@ -145,11 +148,11 @@ out:
     return rc;
 }
 
-/* Run the command on fd as its stdin and stdout: exec it in place, or,
- * when relay_fd is wanted, in a child.  Returns the child, or -1. */
-static pid_t spawn(const struct broker_args *a, int fd, int in_place)
+/* Run the command on fd as its stdin and stdout, in a child.  Returns
+ * the child, or -1. */
+static pid_t spawn(const struct broker_args *a, int fd)
 {
-    pid_t pid = in_place ? 0 : fork();
+    pid_t pid = fork();
 
     if (pid != 0) {
         if (pid < 0) {
@@ -169,6 +172,43 @@ static pid_t spawn(const struct broker_args *a, int fd, int in_place)
     fprintf(stderr, "xmig %s: cannot run %s: %s\n", a->cmd, a->command[0],
             strerror(errno));
     _exit(127);
+}
+
+/* End a kernel TLS socket as TLS wants: a close_notify alert (record
+ * type 21: warning, close_notify), then the FIN; then read what the peer
+ * still sends, for at most two seconds, so that closing with unread data
+ * does not reset what the peer has not read yet. */
+static void ktls_close(int fd)
+{
+    unsigned char alert[2] = { 1, 0 }, type = 21;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(type))];
+    } ctl;
+    struct iovec iov = { alert, sizeof(alert) };
+    struct msghdr msg = { 0 };
+    struct cmsghdr *c;
+    char buf[4096];
+
+    memset(&ctl, 0, sizeof(ctl));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl.buf;
+    msg.msg_controllen = sizeof(ctl.buf);
+    c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_TLS;
+    c->cmsg_type = TLS_SET_RECORD_TYPE;
+    c->cmsg_len = CMSG_LEN(sizeof(type));
+    memcpy(CMSG_DATA(c), &type, sizeof(type));
+    (void)sendmsg(fd, &msg, MSG_NOSIGNAL);   /* the command may have shut */
+    shutdown(fd, SHUT_WR);
+    for (int waited = 0; waited < 2000; waited += 100) {
+        struct pollfd p = { fd, POLLIN, 0 };
+        if (poll(&p, 1, 100) > 0 && recv(fd, buf, sizeof(buf), 0) <= 0) {
+            break;   /* EOF, or EIO: the peer's alert */
+        }
+    }
+    close(fd);
 }
 
 static int exit_status(const struct broker_args *a, pid_t pid)
@@ -232,8 +272,19 @@ static int hand_off(const struct broker_args *a, struct xmig_transport *t)
             return EXIT_INVALID;
         }
         if (a->handoff == HANDOFF_EXEC) {
-            spawn(a, fd, 1);   /* only returns on failure */
-            return EXIT_INVALID;
+            /* The command reads and writes the kernel's socket itself; we
+             * only wait, to end the connection with a close_notify when
+             * it succeeded (a program on a raw kTLS socket rarely sends
+             * one, and without it the peer cannot tell the end from a
+             * cut).  A failed command's connection just closes. */
+            child = spawn(a, fd);
+            rc = child < 0 ? EXIT_INVALID : exit_status(a, child);
+            if (rc == 0) {
+                ktls_close(fd);
+            } else {
+                close(fd);
+            }
+            return rc;
         }
         desc = describe(a, &in, 0);
         rc = desc ? send_fd(a, fd, desc) : -1;
@@ -247,7 +298,7 @@ static int hand_off(const struct broker_args *a, struct xmig_transport *t)
         return EXIT_INVALID;
     }
     if (a->handoff == HANDOFF_EXEC) {
-        child = spawn(a, sp[0], 0);
+        child = spawn(a, sp[0]);
         rc = child < 0 ? -1 : 0;
     } else {
         desc = describe(a, &in, 1);
