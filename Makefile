@@ -23,7 +23,8 @@ LIB_SRCS := common/error.c common/log.c \
 	records/xenstore.c \
 	streams/cancel.c streams/transport.c streams/order.c streams/reader.c \
 	streams/writer.c \
-	streams/tls.c streams/tls_policy.c \
+	streams/tls.c streams/tls_policy.c streams/tls_broker.c \
+	streams/kernel_crypto.c \
 	streams/synth.c streams/synth_transparent.c libxmig/transparent_state.c \
 	libxmig/session.c libxmig/migrate_send.c libxmig/migrate_recv.c \
 	libxmig/stats.c backends/sim/sim_memory.c backends/sim/sim_vcpu.c \
@@ -32,7 +33,7 @@ CLI_SRCS := xmigd/xmig.c xmigd/cmd_verify.c xmigd/cmd_dump.c \
 	xmigd/dump_transparent.c xmigd/cmd_sample.c xmigd/cmd_tls_info.c \
 	xmigd/cmd_migrate.c xmigd/net.c xmigd/cmd_ctl.c xmigd/ctl_json.c \
 	xmigd/cmd_save.c xmigd/atomic_file.c xmigd/cmd_report.c \
-	xmigd/cmd_certs.c
+	xmigd/cmd_certs.c xmigd/cmd_tls_broker.c
 TEST_NAMES := test_cursor test_records test_negative test_streams \
 	test_writer test_errors test_transparent test_xen test_migrate \
 	test_engine_paths test_xl_config test_qmp test_timeouts
@@ -40,7 +41,8 @@ TEST_SUPPORT := tests/support.c
 # A throwaway PKI for the TLS tests (tests/tls/make-certs.sh says what).
 CERTS := $(O)/certs
 BENCH_NAMES := bench_codec
-FUZZ_NAMES := fuzz_libxc fuzz_libxl fuzz_xl fuzz_xlconfig fuzz_receive fuzz_ctl fuzz_qmp fuzz_conf fuzz_tlsopts
+FUZZ_NAMES := fuzz_libxc fuzz_libxl fuzz_xl fuzz_xlconfig fuzz_receive fuzz_ctl \
+	fuzz_qmp fuzz_conf fuzz_tlsopts fuzz_kcrypto
 
 # The xen backend: with libxen-dev, every backends/xen/*.c but the stub,
 # linked against Xen's libraries (libxenguest for the CPU policy and grant
@@ -66,7 +68,7 @@ BENCH_BINS := $(BENCH_NAMES:%=$(O)/bench/%)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(O)/fuzz/%)
 
 .PHONY: all check check-abi abi-baseline check-install check-memory check-shared check-conformance check-unit check-cli check-interop check-headers \
-	check-vm check-xen check-tls check-stunnel check-daemon \
+	check-vm check-xen check-tls check-broker check-stunnel check-daemon \
 	check-sanitizers check-tsan valgrind fuzz fuzz-build bench bench-transport bench-migrate demo install \
 	uninstall clean distclean corpus
 
@@ -122,7 +124,7 @@ $(O)/tests/tls-pipe: $(S)/tests/tls-pipe.c libxmig.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< libxmig.a $(ALL_LDFLAGS) $(SSL_LIBS)
 
 check: check-headers check-abi check-shared check-install check-unit check-cli check-memory check-interop \
-	check-conformance check-tls check-stunnel check-daemon
+	check-conformance check-tls check-broker check-stunnel check-daemon
 	@echo "make check: all suites passed"
 
 check-unit: $(TEST_BINS) $(CERTS)/.made
@@ -153,6 +155,23 @@ $(CERTS)/.made: $(S)/tests/tls/make-certs.sh
 check-tls: xmig $(O)/tests/tls-pipe $(CERTS)/.made
 	@TLS_PIPE=$(O)/tests/tls-pipe XMIG=./xmig CERTS=$(CERTS) \
 	  bash $(S)/tests/tls.sh
+
+# The toolstack end of the TLS socket broker (tests/fake-toolstack.c).
+$(O)/tests/fake-toolstack: $(S)/tests/fake-toolstack.c
+	@mkdir -p $(O)/tests
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread
+
+# The kTLS socket broker (xmig tls-connect / tls-accept) between two fake
+# toolstacks over loopback: SCM_RIGHTS hand-off, --exec, --stdio as xl
+# runs it, refusals, --tls ktls; kernel TLS itself is in check-vm.  Then
+# the library's broker calls, through libxmig.so and the public header.
+check-broker: xmig $(O)/tests/fake-toolstack $(CERTS)/.made $(SONAME)
+	@FAKE_TOOLSTACK=$(O)/tests/fake-toolstack XMIG=./xmig CERTS=$(CERTS) \
+	  bash $(S)/tests/tls-broker.sh
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror \
+	  -I$(S)/include -o $(O)/tests/broker-api $(S)/tests/broker-api.c \
+	  -L. -lxmig -Wl,-rpath,$(CURDIR) -lpthread $(SAN_FLAGS)
+	@$(O)/tests/broker-api $(CERTS)
 
 # Interop with stunnel4 both ways (SKIPPED without it, unless CI=true).
 check-stunnel: xmig $(O)/tests/tls-pipe $(CERTS)/.made
@@ -196,8 +215,9 @@ check-headers:
 # tls-pipe at both ends inside the VM.  Not part of check (minutes, not
 # seconds): CI runs it as a step of its own.  tests/vm/run.sh says what it
 # proves; VM_MIB, VM_BIG_MIB, VM_ONLY and VM_TIMEOUT tune it.
-check-vm: libxmig.a
-	@XMIG_LIB=libxmig.a CC="$(CC)" $(S)/tests/vm/build.sh $(O)/vm
+check-vm: libxmig.a bin/xmig
+	@XMIG_LIB=libxmig.a XMIG_BIN=bin/xmig CC="$(CC)" \
+	  $(S)/tests/vm/build.sh $(O)/vm
 	@$(S)/tests/vm/run.sh $(O)/vm
 
 # Xen for real: Debian 12's Xen 4.17 and a Debian dom0 under qemu (software

@@ -177,8 +177,44 @@ struct xmig_tls_info {
 int xmig_transport_tls_info(const struct xmig_transport *t,
                             struct xmig_tls_info *out);
 
-/* The policy as text: versions, ciphers, groups, limits (xmig tls-info). */
+/* The policy as text: versions, ciphers, groups, limits, and where the
+ * kernel has TLS, which kernel crypto driver serves it (xmig tls-info). */
 void xmig_tls_policy_describe(char *buf, size_t len);
+
+/* ---- TLS socket broker ---------------------------------------------- */
+
+/* Hand a TLS transport's socket on.  Only with the kernel's record layer
+ * both ways (xmig_tls_info.mode == XMIG_TLS_KTLS): t is freed without a
+ * word to the peer and the socket returned; whoever holds it reads and
+ * writes plain octets and the kernel encrypts.  A close_notify the peer
+ * sends later reaches a plain read(2) as EIO; ending with shutdown(2) is
+ * enough, as the stream on it carries its own end.  The AES-GCM usage
+ * limit (xmig tls-info) is then the holder's to keep.  Otherwise -1
+ * (XMIG_ERR_UNSUPPORTED) and t is untouched: OpenSSL holds the record
+ * state, and only a relay (xmig_tls_relay) can carry the connection. */
+int xmig_tls_socket_release(struct xmig_transport *t);
+
+/* Relay between TLS transport t and local descriptors until both
+ * directions have ended: what in_fd gives goes to the peer (then
+ * close_notify), what the peer sends goes to out_fd (then shutdown(2) for
+ * a socket, close(2) for a pipe).  in_fd and out_fd may be one socket;
+ * the relay owns them and closes them.  t stays the caller's to free.
+ * 0 when both directions ended cleanly; -1 on an error, and also when the
+ * peer ended without close_notify (its end is passed on all the same: the
+ * relay cannot vouch for a stream that may have been cut). */
+int xmig_tls_relay(struct xmig_transport *t, int in_fd, int out_fd);
+
+/* The broker in one call: a handshake over connected socket fd (owned,
+ * also on failure) with c's policy and checks, then a descriptor that is
+ * a plain socket to the caller.  With kernel TLS both ways, the socket
+ * itself; in userspace TLS (c's mode allowing it), one end of a socketpair
+ * whose other end a thread of this process relays, logged in one line.
+ * --tls=ktls (XMIG_TLS_KTLS) refuses userspace.  info (NULL: not wanted)
+ * says what was negotiated.  -1 with the error naming peer and reason. */
+int xmig_tls_broker_client(int fd, const struct xmig_tls_config *c,
+                           struct xmig_tls_info *info);
+int xmig_tls_broker_server(int fd, const struct xmig_tls_config *c,
+                           struct xmig_tls_info *info);
 
 /* ---- reading ------------------------------------------------------- */
 

@@ -28,12 +28,13 @@
 #include "common/cursor.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "streams/kernel_crypto.h"
+#include "streams/tls_conn.h"
 #include "streams/tls_policy.h"
 #include "streams/transport.h"
 #include "xmig.h"
 
 #define MAX_PINS 16
-#define STAGE_SIZE (16u << 10)    /* one TLS record's worth of small writes */
 #define HANDSHAKE_MS_DEFAULT 30000
 #define IO_MS_DEFAULT 60000
 /* A TLS client speaks first, at once: a server that hears nothing this
@@ -49,15 +50,6 @@ struct xmig_tls_config {
     int min_version, max_version;
     uint32_t handshake_ms, io_ms;
     struct xmig_cancel *cancel;
-};
-
-struct tls_conn {
-    SSL_CTX *ctx;
-    SSL *ssl;
-    struct xmig_tls_info info;
-    uint8_t stage[STAGE_SIZE];
-    size_t staged;
-    int finished;       /* close_notify sent */
 };
 
 /* ---- configuration ------------------------------------------------- */
@@ -264,10 +256,21 @@ static int ktls_probe(char *why, size_t len);
 
 void xmig_tls_policy_describe(char *buf, size_t len)
 {
-    char kernel[160];
+    char kernel[160], crypto[320];
+    struct kcrypto_impl gcm;
 
     if (ktls_probe(kernel, sizeof(kernel))) {
+        /* Every cipher of the policy is AES-GCM: one kernel algorithm. */
         snprintf(kernel, sizeof(kernel), "kernel TLS available");
+        if (kcrypto_lookup("gcm(aes)", &gcm, crypto, sizeof(crypto)) == 0) {
+            snprintf(crypto, sizeof(crypto), "gcm(aes) by driver %s "
+                     "(module %s, priority %d, the highest of %d)",
+                     gcm.driver, gcm.module[0] ? gcm.module : "?",
+                     gcm.priority, gcm.count);
+        }
+    } else {
+        snprintf(crypto, sizeof(crypto), "none: this kernel has no kernel "
+                 "TLS, so OpenSSL encrypts in userspace");
     }
     snprintf(buf, len,
              "versions: TLSv1.3, TLSv1.2\n"
@@ -281,12 +284,13 @@ void xmig_tls_policy_describe(char *buf, size_t len)
              "limit, RFC 8446 5.5)\n"
              "kernel TLS: TLSv1.2 both ways; TLSv1.3 %s with this OpenSSL "
              "(%s)\n"
-             "this kernel: %s\n",
+             "this kernel: %s\n"
+             "kernel crypto for TLS: %s\n",
              tls_policy.tls13_suites, tls_policy.tls12_ciphers,
              tls_policy.groups, tls_policy.sigalgs,
              (unsigned long long)(tls_policy.max_stream_octets >> 30),
              tls_policy_tls13_ktls_rx() ? "both ways" : "transmit only",
-             OpenSSL_version(OPENSSL_VERSION), kernel);
+             OpenSSL_version(OPENSSL_VERSION), kernel, crypto);
 }
 
 /* ---- kernel TLS probe ---------------------------------------------- */
@@ -656,8 +660,6 @@ static int settle(struct tls_conn *tc, const struct xmig_tls_config *c,
     return 0;
 }
 
-static const struct transport_ops tls_ops;
-
 /* The socket stays non-blocking: every wait goes through transport_wait,
  * with the deadline, the no-progress limit and the cancel flag. */
 static int set_nonblocking(int fd)
@@ -855,7 +857,7 @@ int xmig_transport_tls_info(const struct xmig_transport *t,
                             struct xmig_tls_info *out)
 {
     memset(out, 0, sizeof(*out));
-    if (t->ops != &tls_ops) {
+    if (!tls_conn_of(t)) {
         out->mode = XMIG_TLS_NONE;
         if (t->fd >= 0) {
             peer_address(t->fd, out->peer, sizeof(out->peer));
@@ -1128,7 +1130,7 @@ static void tls_destroy(struct xmig_transport *t)
     }
 }
 
-static const struct transport_ops tls_ops = {
+const struct transport_ops tls_ops = {
     "tls", tls_read, NULL, tls_writev, tls_destroy, tls_sendfile, tls_finish,
 };
 

@@ -15,6 +15,8 @@ int verify_main(int argc, char **argv);
 int dump_main(int argc, char **argv);
 int sample_main(int argc, char **argv);
 int tls_info_main(int argc, char **argv);
+int tls_connect_main(int argc, char **argv);
+int tls_accept_main(int argc, char **argv);
 int migrate_main(int argc, char **argv);
 int migrate_receive_main(int argc, char **argv);
 int list_main(int argc, char **argv);

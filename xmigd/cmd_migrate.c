@@ -394,15 +394,7 @@ int migrate_main(int argc, char **argv)
     }
     if (!name_given && !exec_cmd) {
         /* The receiver's certificate must name the host we connect to. */
-        char host[256];
-        const char *hp = argv[optind + 1], *colon = strrchr(hp, ':');
-        size_t n = colon ? (size_t)(colon - hp) : strlen(hp);
-        if (hp[0] == '[' && n >= 2) {
-            hp++;
-            n -= 2;
-        }
-        snprintf(host, sizeof(host), "%.*s", (int)n, hp);
-        (void)xmig_tls_config_set_peer_name(tls, host);
+        tls_opt_name_from_host(tls, argv[optind + 1]);
     }
     p.initial_downtime_ms = p.downtime_ms < 30 ? p.downtime_ms : 30;
     p.progress = progress;

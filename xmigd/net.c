@@ -82,6 +82,20 @@ int time_opt(struct xmig_tls_config *c, int opt, const char *arg,
     return 1;
 }
 
+void tls_opt_name_from_host(struct xmig_tls_config *c, const char *hostport)
+{
+    char host[256];
+    const char *hp = hostport, *colon = strrchr(hp, ':');
+    size_t n = colon ? (size_t)(colon - hp) : strlen(hp);
+
+    if (hp[0] == '[' && n >= 2) {
+        hp++;
+        n -= 2;
+    }
+    snprintf(host, sizeof(host), "%.*s", (int)n, hp);
+    (void)xmig_tls_config_set_peer_name(c, host);
+}
+
 static int split(const char *cmd, const char *hostport, char *host,
                  size_t hlen, const char **port)
 {

@@ -27,6 +27,10 @@ static const struct subcommand {
     { "sample", sample_main, "write a synthetic sample stream" },
     { "tls-info", tls_info_main, "show the TLS policy and kernel TLS" },
     { "certs", certs_main, "make a CA and host certificates for mutual TLS" },
+    { "tls-connect", tls_connect_main,
+      "connect over TLS, hand the (kTLS) socket to a toolstack" },
+    { "tls-accept", tls_accept_main,
+      "accept over TLS, hand the (kTLS) socket to a toolstack" },
 };
 
 #define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))

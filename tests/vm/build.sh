@@ -7,23 +7,27 @@
 #                  as `make libxmig.a` leaves it in the build directory)
 #        KVER      kernel version (default: the newest with both
 #                  /boot/vmlinuz-KVER and /lib/modules/KVER/.../tls.ko)
+#        XMIG_BIN  the xmig program, for the broker cases (default
+#                  ./bin/xmig); copied with the shared libraries it loads
 #        CC        C compiler (default cc)
 #
 # OUT gets initramfs.cpio.gz, kernel (path of the vmlinuz to boot),
-# tls-pipe (static), certs/ and inputs.sha256.  A build whose inputs hash
+# tls-pipe and fake-toolstack (static), certs/ and inputs.sha256.  A build whose inputs hash
 # as the last one did is skipped.
 #
 # The initramfs holds busybox-static, tls.ko with the crypto modules it
 # allocates at run time (tls.ko declares no dependency on them, so init
 # preloads them), tls-pipe linked statically against Debian's libssl.a and
-# libcrypto.a, a throwaway PKI from tests/tls/make-certs.sh, and
-# tests/vm/init as /init.
+# libcrypto.a, xmig (for tls-connect, tls-accept and tls-info) with the
+# shared libraries ldd names, fake-toolstack (the broker's other end), a
+# throwaway PKI from tests/tls/make-certs.sh, and tests/vm/init as /init.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 out=${1:-obj/vm}
 lib=${XMIG_LIB:-libxmig.a}
+xmig=${XMIG_BIN:-bin/xmig}
 cc=${CC:-cc}
 
 # What init loads, in this order (modprobe resolves dependencies among them).
@@ -53,7 +57,8 @@ moddir=/lib/modules/$KVER
 is_static /bin/busybox ||
     die "/bin/busybox is missing or not static: install busybox-static"
 [ -r "$lib" ] || die "$lib not found: run 'make libxmig.a' (or set XMIG_LIB)"
-for t in cpio gzip depmod modprobe openssl readelf; do
+[ -x "$xmig" ] || die "$xmig not found: run 'make xmig' (or set XMIG_BIN)"
+for t in cpio gzip depmod modprobe openssl readelf ldd; do
     command -v "$t" >/dev/null || die "$t not found (.ci/install-deps)"
 done
 
@@ -67,6 +72,8 @@ hash=$( {
     echo "$KVER $modules $cc"
     sha256sum "$here/build.sh" "$here/init" "$src/tests/tls/make-certs.sh" \
         "$src/tests/tls-pipe.c" "$src/include/xmig.h" "$lib" /bin/busybox \
+        "$src/tests/fake-toolstack.c" "$src/tests/broker-api.c" "$xmig" $(ldd "$xmig" |
+            awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }') \
         "/boot/vmlinuz-$KVER" | cut -d' ' -f1
     stat -c '%n %s %Y' "$moddir/modules.dep"
     dpkg-query -W libssl-dev libc6-dev busybox-static 2>/dev/null || true
@@ -91,6 +98,15 @@ t0=$(date +%s)
 is_static "$out/tls-pipe" ||
     die "tls-pipe is not statically linked"
 
+# ---- fake-toolstack and broker-api, static ----------------------------------
+"$cc" -O2 -std=c11 -D_GNU_SOURCE -static -o "$out/fake-toolstack" \
+    "$src/tests/fake-toolstack.c" -lpthread ||
+    die "linking fake-toolstack statically failed"
+"$cc" -O2 -std=c11 -D_GNU_SOURCE -I"$src/include" -static \
+    -o "$out/broker-api" "$src/tests/broker-api.c" "$lib" \
+    -lssl -lcrypto -lpthread -lm 2>> "$out/link.log" ||
+    { cat "$out/link.log" >&2; die "linking broker-api statically failed"; }
+
 # ---- certificates (kept across builds: make-certs.sh is idempotent) ---------
 sh "$src/tests/tls/make-certs.sh" "$out/certs"
 
@@ -101,6 +117,16 @@ mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc/xmig-vm/certs,"lib/modules/$KVER"}
 cp /bin/busybox "$root/bin/busybox"
 cp "$out/tls-pipe" "$root/bin/tls-pipe"
 strip "$root/bin/tls-pipe" 2>/dev/null || true
+cp "$out/fake-toolstack" "$root/bin/fake-toolstack"
+cp "$out/broker-api" "$root/bin/broker-api"
+# xmig as the host built it, with the loader and libraries it names.
+cp "$xmig" "$root/bin/xmig"
+strip "$root/bin/xmig" 2>/dev/null || true
+ldd "$xmig" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+while read -r so; do
+    mkdir -p "$root$(dirname "$so")"
+    cp -L "$so" "$root$so"
+done
 for f in ca.pem server.pem server-key.pem client.pem client-key.pem; do
     cp "$out/certs/$f" "$root/etc/xmig-vm/certs/"
 done

@@ -6,7 +6,15 @@
 # and reports it truthfully (checked against the kernel's /proc/net/tls_stat),
 # moves data intact (one 256 MiB transfer checksummed end to end), sends
 # files through SSL_sendfile, runs TLS 1.3 with transmit-only offload and
-# one warning, and refuses --tls=ktls with TLS 1.3 saying why.
+# one warning, and refuses --tls=ktls with TLS 1.3 saying why.  The socket
+# broker (xmig tls-connect / tls-accept --tls ktls) hands its raw kTLS
+# socket to a fake toolstack over SCM_RIGHTS at both ends, and to a
+# command's stdin/stdout (tls-accept --exec) with the other end standing in
+# for ssh as xl migrate -s runs it (--stdio); the holders find TCP_ULP
+# "tls" and TLS_TX/TLS_RX keys on the socket and streams move both ways
+# intact; the library's broker calls do the same in process
+# (tests/broker-api.c); xmig tls-info names the gcm(aes) driver
+# /proc/crypto ranks first.
 # DOES NOT PROVE: anything about speed (qemu TCG runs 60-80x below the host:
 # correctness only), hardware offload, Xen, or kernels other than Debian's.
 #
@@ -22,7 +30,9 @@
 # check-vm takes 2.3-2.8 min (3.4 min with VM_MIB=64; 3.3 min with the
 # machine's other sessions busy, load 7).  Transfers run at 3-10 MiB/s, kTLS
 # and OpenSSL alike; the 256 MiB case takes 42-67 s, 9 s of it making its
-# data.  init's per-case limits (124 s, 632 s) catch a hang before VM_TIMEOUT.
+# data.  The broker cases (32 MiB up and 8 MiB down at once) take 12-48 s
+# each, with the machine quiet or busy (VM_ONLY=broker,tls-info: 1.5-2
+# min in all; the whole matrix with them, 5 min).  init's per-case limits (124 s, 632 s) catch a hang before VM_TIMEOUT.
 set -uo pipefail
 
 dir=${1:-obj/vm}
