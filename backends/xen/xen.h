@@ -99,6 +99,12 @@ int xen_set_state(struct xen_guest *x, const struct guest_state *st);
 int xen_transparent_collect(struct xen_guest *x,
                             struct xmig_transparent_state *st);
 
+/* xen_carry.c: 0, or -1 with one UNSUPPORTED line naming what xmig cannot
+ * carry.  A source domain, before anything touches it; a stream's domain
+ * config, before any domain is built for it. */
+int xen_source_check(struct xen_guest *x);
+int xen_incoming_check(const char *config_json);
+
 /* xen_toolstack.c: what libxl does for xmig; 0 or -1 with the error set */
 int xen_ts_config_json(uint32_t domid, char **json);      /* malloc'd */
 int xen_ts_domid(const char *name_or_id, uint32_t *domid);
@@ -107,5 +113,9 @@ int xen_ts_create_paused(const char *json, const char *name,
 int xen_ts_rename(uint32_t domid, const char *name);
 int xen_ts_name(uint32_t domid, char *name, size_t len);
 int xen_ts_destroy(uint32_t domid);
+/* What decides whether xmig can carry the guest (xen_carry_refusal), from
+ * a running domain's libxl config or from a stream's JSON config. */
+int xen_ts_facts_domain(uint32_t domid, struct xen_carry_facts *f);
+int xen_ts_facts_json(const char *json, struct xen_carry_facts *f);
 
 #endif

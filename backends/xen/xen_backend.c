@@ -138,9 +138,8 @@ static int load_info(struct xen_guest *x)
         return -1;
     }
     if (!(di.flags & XEN_DOMINF_hvm_guest)) {
-        return err_set(XMIG_ERR_UNSUPPORTED, 0, "domain %u is a PV guest: "
-                       "the xen backend handles x86 HVM and PVH guests only",
-                       x->domid);
+        return err_set(XMIG_ERR_UNSUPPORTED, 0, "domain %u is a PV guest: PV "
+                       "guests are not supported; use xl", x->domid);
     }
     if (di.flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown)) {
         return err_set(XMIG_ERR_USAGE, 0, "domain %u is %s", x->domid,
@@ -230,10 +229,16 @@ static struct xen_guest *xen_new(uint32_t domid, int incoming)
     return x;
 }
 
+/* A source is checked before anything touches it: what xmig cannot carry
+ * (xen_source_check) is refused here, the domain left as it was. */
 struct xmig_guest *xmig_xen_guest_open(uint32_t domid)
 {
     struct xen_guest *x = xen_new(domid, 0);
 
+    if (x && xen_source_check(x) < 0) {
+        release(x);
+        return NULL;
+    }
     return x ? &x->base : NULL;
 }
 
@@ -257,7 +262,10 @@ static int xen_info(struct xmig_guest *g, struct guest_info *out)
 {
     struct xen_guest *x = xg(g);
 
-    if (!x->incoming && load_info(x) < 0) {
+    /* Asked again when a save or migration starts (before its first byte):
+     * a held domain may have changed since it was opened (a PCI device
+     * hot-plugged, a sleep). */
+    if (!x->incoming && (load_info(x) < 0 || xen_source_check(x) < 0)) {
         return -1;
     }
     out->guest_type = XMIG_DOMAIN_X86_HVM;
@@ -1105,6 +1113,10 @@ struct xmig_guest *xmig_xen_guest_incoming(void *target,
     int created = 0;
 
     if (xen_probe() < 0) {
+        return NULL;
+    }
+    /* What the stream's guest needs, before any domain is built for it. */
+    if (config_json && config_json[0] && xen_incoming_check(config_json) < 0) {
         return NULL;
     }
     if (!domid) {
