@@ -219,6 +219,35 @@ static int on_state_record(struct receiver *r, const struct xmig_record *rec)
     return err_set(XMIG_ERR_NOMEM, ENOMEM, "receiving guest state");
 }
 
+/* A libxl-layer record no backend can load is refused, never dropped: a
+ * guest restored without its device model's state (EMULATOR_*) would run
+ * against a freshly booted one, and a checkpointed stream (Remus/COLO)
+ * goes on past its END.  The guest built so far is then discarded. */
+static int libxl_record_loadable(const struct xmig_record *rec)
+{
+    switch (rec->type) {
+    case XMIG_LIBXL_END:
+    case XMIG_LIBXL_LIBXC_CONTEXT:
+        return 0;
+    case XMIG_LIBXL_EMULATOR_XENSTORE_DATA:
+    case XMIG_LIBXL_EMULATOR_CONTEXT:
+        return err_set(XMIG_ERR_UNSUPPORTED, 0, "the stream carries a device "
+                       "model's state (%s, emulator %u): HVM guests with a "
+                       "qemu device model are not supported yet; use xl",
+                       rec->type == XMIG_LIBXL_EMULATOR_CONTEXT
+                           ? "EMULATOR_CONTEXT"
+                           : "EMULATOR_XENSTORE_DATA",
+                       rec->u.emulator.emulator_id);
+    case XMIG_LIBXL_CHECKPOINT_END:
+    case XMIG_LIBXL_CHECKPOINT_STATE:
+        return err_set(XMIG_ERR_UNSUPPORTED, 0, "the stream is checkpointed "
+                       "(Remus/COLO): not supported; use xl");
+    default:
+        /* xmig's own (transparent state) went to r->pv already. */
+        return 0;
+    }
+}
+
 static int on_item(void *user, const struct xmig_record *rec)
 {
     struct receiver *r = user;
@@ -230,6 +259,10 @@ static int on_item(void *user, const struct xmig_record *rec)
         if (!r->nr_pfns) {
             return err_set(XMIG_ERR_UNSUPPORTED, 0, "a stream without an xl "
                            "header does not say how big the guest is");
+        }
+        if (rec->u.domain.type == XMIG_DOMAIN_X86_PV) {
+            return err_set(XMIG_ERR_UNSUPPORTED, 0, "the stream's guest is x86 "
+                           "PV: PV guests are not supported; use xl");
         }
         if (rec->u.domain.type != XMIG_DOMAIN_X86_HVM) {
             return err_set(XMIG_ERR_UNSUPPORTED, 0, "only HVM guests can be "
@@ -249,6 +282,9 @@ static int on_item(void *user, const struct xmig_record *rec)
         return -1;
     }
     if (rec->layer == XMIG_LAYER_LIBXL) {
+        if (libxl_record_loadable(rec) < 0) {
+            return -1;
+        }
         if (rec->type == XMIG_LIBXL_TRANSPARENT) {
             r->domid = rec->u.transparent.domid;
         }

@@ -10,7 +10,10 @@
  * threads of this process: called once, between the stream's end and
  * "go", on success; its refusal or the destination's failed start leaves
  * the guest running at the source, undone (abort = 1) only when it was
- * done; a save never calls it.
+ * done; a save never calls it.  And the records no backend can load: a
+ * stream carrying a device model's state (EMULATOR_CONTEXT,
+ * EMULATOR_XENSTORE_DATA) fails the restore, naming the record, and the
+ * guest the factory built for it is discarded.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -29,6 +32,7 @@
 #include "backends/sim/sim.h"
 #include "common/error.h"
 #include "libxmig/backend.h"
+#include "tests/support.h"
 #include "xmig.h"
 
 #define PAGE 4096u
@@ -586,6 +590,91 @@ static void factory_refusal_fails_restore(void **state)
     (void)state;
 }
 
+/* ---- records no backend can load -------------------------------------- */
+
+static const struct backend_ops *emu_orig;
+static struct backend_ops emu_ops;
+static unsigned emu_built, emu_discards, emu_commits;
+
+static void emu_discard(struct xmig_guest *g)
+{
+    emu_discards++;
+    emu_orig->discard(g);
+}
+
+static int emu_commit(struct xmig_guest *g)
+{
+    emu_commits++;
+    return emu_orig->commit(g);
+}
+
+static struct xmig_guest *emu_factory(void *user, const char *json,
+                                      uint64_t max_memkb)
+{
+    struct xmig_guest *g = sim_guest_incoming(max_memkb / 4, 1);
+
+    (void)user;
+    (void)json;
+    if (g) {
+        emu_built++;
+        emu_orig = g->ops;
+        emu_ops = *g->ops;
+        emu_ops.discard = emu_discard;
+        emu_ops.commit = emu_commit;
+        g->ops = &emu_ops;
+    }
+    return g;
+}
+
+/* xl's stream of an HVM guest with qemu carries qemu's xenstore keys and
+ * device state after the libxc END: the guest is built by then, and goes
+ * again.  The last row, without either record, fails for another reason
+ * (synthetic memory holds no sim kernel): the refusal is the records'. */
+static void emulator_records_fail_restore(void **state)
+{
+    static const struct {
+        int xenstore, no_context;
+        const char *want;
+    } rows[] = {
+        { 0, 0, "(EMULATOR_CONTEXT, emulator 2): HVM guests with a qemu "
+                "device model are not supported yet; use xl" },
+        { 1, 1, "(EMULATOR_XENSTORE_DATA, emulator 2)" },
+        { 1, 0, "(EMULATOR_XENSTORE_DATA, emulator 2)" },
+        { 0, 1, NULL },
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct xmig_receive_params p = { 0 };
+        struct xmig_migrate_stats st;
+        struct xmig_transport *t;
+        struct synth_opts o;
+        struct buf b;
+
+        synth_defaults(&o);
+        o.emulator_xenstore = rows[i].xenstore;
+        o.no_emulator_context = rows[i].no_context;
+        b = make_stream(&o);
+        t = xmig_transport_memory(b.data, b.len);
+        assert_non_null(t);
+        emu_built = emu_discards = emu_commits = 0;
+        p.factory = emu_factory;
+        assert_null(xmig_guest_restore(t, &p, &st));
+        printf("    row %zu: %s\n", i, xmig_error_message());
+        assert_int_equal(emu_built, 1);
+        assert_int_equal(emu_discards, 1);
+        assert_int_equal(emu_commits, 0);
+        if (rows[i].want) {
+            assert_non_null(strstr(xmig_error_message(), rows[i].want));
+            assert_int_equal(xmig_error_category(), XMIG_ERR_UNSUPPORTED);
+        } else {
+            assert_null(strstr(xmig_error_message(), "EMULATOR"));
+        }
+        xmig_transport_free(t);
+        buf_free(&b);
+    }
+    (void)state;
+}
+
 /* ---- live migration: the handover ------------------------------------ */
 
 static unsigned dst_commits, dst_discards;
@@ -860,6 +949,7 @@ int main(void)
         cmocka_unit_test(restore_through_factory),
         cmocka_unit_test(allocate_only_pages_cleared),
         cmocka_unit_test(factory_refusal_fails_restore),
+        cmocka_unit_test(emulator_records_fail_restore),
         cmocka_unit_test(handover_once_after_stream),
         cmocka_unit_test(handover_refusal_keeps_guest_here),
         cmocka_unit_test(failed_start_undoes_handover),
