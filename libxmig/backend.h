@@ -97,6 +97,10 @@ struct backend_ops {
 struct xmig_guest {
     const struct backend_ops *ops;
     void *impl;
+    /* The running save or migration's cancel flag (set by the engine for
+     * its duration, else NULL), for a backend's long waits (xen: the
+     * guest suspending itself). */
+    volatile int *cancel;
 };
 
 #endif

@@ -41,6 +41,7 @@ struct xen_guest {
 
     int paused;                /* paused by xmig */
     int suspended;             /* suspended (shut down for suspend) by xmig */
+    int suspend_pending;       /* asked, not suspended, may still do so */
     char *config_json;         /* the toolstack's config, once asked for */
     char away_from[128];       /* the name given up at handover, or "" */
     int logdirty;              /* log-dirty mode switched on by xmig */
@@ -98,6 +99,17 @@ int xen_set_state(struct xen_guest *x, const struct guest_state *st);
  * the xenstore home.  Never complete (xen_transparent_source_gaps). */
 int xen_transparent_collect(struct xen_guest *x,
                             struct xmig_transparent_state *st);
+
+/* xc_domain_getinfolist for this domain alone: 0, or -1 (error set). */
+int xen_domain_info(struct xen_guest *x, xc_domaininfo_t *di);
+
+/* xen_suspend.c: a source stops (suspends itself) and resumes.  The wait
+ * honours x->base.cancel.  xen_suspend_settle resumes a guest that
+ * suspended after xmig had given up on it (on unpause and release). */
+int xen_suspend(struct xen_guest *x);
+int xen_resume(struct xen_guest *x);
+int xen_suspended_yet(struct xen_guest *x);
+void xen_suspend_settle(struct xen_guest *x);
 
 /* xen_carry.c: 0, or -1 with one UNSUPPORTED line naming what xmig cannot
  * carry.  A source domain, before anything touches it; a stream's domain

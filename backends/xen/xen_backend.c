@@ -18,15 +18,12 @@
 
 #include "backends/xen/xen.h"
 
-#include <xenguest.h>   /* xc_domain_resume */
-#include <xenstore.h>
 #include <xen/hvm/params.h>
 
 #include "common/error.h"
 #include "common/log.h"
 
 #define PAGE XEN_PAGE
-#define SUSPEND_WAIT_S 60   /* for the guest to suspend itself, as libxl */
 #define OWNED_SHIFT 15      /* owned-pfn bitmap chunks: 2^15 pfns, 4 KiB */
 
 static struct xen_guest *xg(struct xmig_guest *g)
@@ -111,7 +108,7 @@ static int xen_probe(void)
                    "is not running as a Xen control domain");
 }
 
-static int domain_info(struct xen_guest *x, xc_domaininfo_t *di)
+int xen_domain_info(struct xen_guest *x, xc_domaininfo_t *di)
 {
     int n;
 
@@ -134,7 +131,7 @@ static int load_info(struct xen_guest *x)
     unsigned bits;
     int v;
 
-    if (domain_info(x, &di) < 0) {
+    if (xen_domain_info(x, &di) < 0) {
         return -1;
     }
     if (!(di.flags & XEN_DOMINF_hvm_guest)) {
@@ -516,158 +513,14 @@ static int xen_logdirty_read_clear(struct xmig_guest *g, uint64_t *bitmap,
     return 0;
 }
 
-/* ---- source: run control ---------------------------------------------- */
-
-/* How the guest is asked to suspend, as libxl does: a PVH guest, or an HVM
- * guest with PV drivers (it has set its event channel callback), through
- * xenstore's control/shutdown; any other HVM guest by the hypervisor
- * directly. */
-static int pv_control(struct xen_guest *x, int *pv)
-{
-    xc_domaininfo_t di;
-    uint64_t via = 0;
-
-    if (domain_info(x, &di) < 0) {
-        return -1;
-    }
-    if (!(di.arch_config.emulation_flags & XEN_X86_EMU_PIT)) {
-        *pv = 1;   /* PVH (a local APIC only): no emulated platform */
-        return 0;
-    }
-    xen_call_begin(x);
-    if (xc_hvm_param_get(x->xch, x->domid, HVM_PARAM_CALLBACK_IRQ, &via) < 0) {
-        return xen_fail(x, XMIG_ERR_IO, "reading HVM_PARAM_CALLBACK_IRQ");
-    }
-    *pv = via != 0;
-    return 0;
-}
-
-/* 1 when the domain has suspended itself, 0 while it runs; -1 when it is
- * gone or shut down for another reason. */
-static int suspended_yet(struct xen_guest *x)
-{
-    xc_domaininfo_t di;
-    unsigned reason;
-
-    if (domain_info(x, &di) < 0) {
-        return -1;
-    }
-    if (!(di.flags & XEN_DOMINF_shutdown)) {
-        return 0;
-    }
-    reason = (di.flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask;
-    if (reason != SHUTDOWN_suspend) {
-        return err_set(XMIG_ERR_IO, 0, "domain %u shut down (reason %u) "
-                       "instead of suspending", x->domid, reason);
-    }
-    return 1;
-}
-
-static int control_write(struct xen_guest *x, const char *value)
-{
-    struct xs_handle *xs = xs_open(0);
-    char path[64];
-    int ok;
-
-    if (!xs) {
-        return err_set(XMIG_ERR_IO, errno, "asking domain %u to suspend: "
-                       "cannot reach xenstored", x->domid);
-    }
-    snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown",
-             x->domid);
-    ok = xs_write(xs, XBT_NULL, path, value, (unsigned)strlen(value));
-    xs_close(xs);
-    return ok ? 0 : err_set(XMIG_ERR_IO, errno, "writing %s", path);
-}
-
-/* Has the guest taken the suspend request (cleared the node)? */
-static int control_taken(struct xen_guest *x)
-{
-    struct xs_handle *xs = xs_open(0);
-    char path[64];
-    unsigned len = 0;
-    char *v;
-    int taken;
-
-    if (!xs) {
-        return 0;
-    }
-    snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown",
-             x->domid);
-    v = xs_read(xs, XBT_NULL, path, &len);
-    taken = !v || len == 0;
-    free(v);
-    xs_close(xs);
-    return taken;
-}
-
-/* The source stops: the guest suspends itself (its PV drivers quiesce, its
- * last act is SCHEDOP_shutdown(suspend)), so that on the destination it
- * resumes from that call and reconnects to its new event channels,
- * xenstore and console, as after xl save and xl restore. */
-/* Polls for up to SUSPEND_WAIT_S: suspended_yet()'s answer at the end. */
-static int wait_suspended(struct xen_guest *x)
-{
-    struct timespec tick = { 0, 10 * 1000 * 1000 };
-    int rc = 0;
-
-    for (int i = 0; i < SUSPEND_WAIT_S * 100 && rc == 0; i++) {
-        rc = suspended_yet(x);
-        if (rc == 0) {
-            nanosleep(&tick, NULL);
-        }
-    }
-    return rc;
-}
-
-static int suspend(struct xen_guest *x)
-{
-    int pv = 0, rc;
-
-    if (pv_control(x, &pv) < 0) {
-        return -1;
-    }
-    if (pv) {
-        if (control_write(x, "suspend") < 0) {
-            return -1;
-        }
-    } else {
-        xen_call_begin(x);
-        if (xc_domain_shutdown(x->xch, x->domid, SHUTDOWN_suspend) < 0) {
-            return xen_fail(x, XMIG_ERR_IO, "suspending");
-        }
-    }
-    rc = wait_suspended(x);
-    if (rc == 0 && pv && control_taken(x)) {
-        /* The guest took the request (it clears the node) and is still
-         * quiescing: give it as long again, as it will suspend. */
-        rc = wait_suspended(x);
-    } else if (rc == 0 && pv) {
-        /* Never taken: withdraw it; if the guest took it meanwhile, it
-         * is suspended after all. */
-        (void)control_write(x, "");
-        rc = suspended_yet(x);
-    }
-    if (rc == 0) {
-        return err_set(XMIG_ERR_IO, ETIMEDOUT, "domain %u did not suspend "
-                       "within %d s%s", x->domid, SUSPEND_WAIT_S,
-                       pv ? " of the request in control/shutdown (are its "
-                            "PV drivers running?)"
-                          : "");
-    }
-    if (rc < 0) {
-        return -1;
-    }
-    x->suspended = 1;
-    return 0;
-}
+/* ---- source: run control (the suspend: xen_suspend.c) ----------------- */
 
 static int xen_pause(struct xmig_guest *g)
 {
     struct xen_guest *x = xg(g);
 
     if (!x->incoming) {
-        return x->suspended ? 0 : suspend(x);
+        return x->suspended ? 0 : xen_suspend(x);
     }
     xen_call_begin(x);
     if (xc_domain_pause(x->xch, x->domid) < 0) {
@@ -683,12 +536,12 @@ static int xen_unpause(struct xmig_guest *g)
 {
     struct xen_guest *x = xg(g);
 
-    xen_call_begin(x);
     if (x->suspended) {
-        if (xc_domain_resume(x->xch, x->domid, 1) < 0) {
-            return xen_fail(x, XMIG_ERR_IO, "resuming the suspended guest");
-        }
-        x->suspended = 0;
+        return xen_resume(x);
+    }
+    xen_suspend_settle(x);   /* one that suspended after xmig gave up */
+    xen_call_begin(x);
+    if (!x->paused) {
         return 0;
     }
     if (xc_domain_unpause(x->xch, x->domid) < 0) {
@@ -947,6 +800,9 @@ static int xen_commit(struct xmig_guest *g)
  * after a migration stays paused, for the toolstack to destroy). */
 static void release(struct xen_guest *x)
 {
+    if (x->xch && !x->incoming) {
+        xen_suspend_settle(x);
+    }
     if (x->capped) {
         (void)cap_set(x, x->orig_cap);
         x->capped = 0;
@@ -1153,7 +1009,7 @@ struct xmig_guest *xmig_xen_guest_incoming(void *target,
     ap.store_gfn = v[2];
     ap.console_gfn = v[3];
     probe->adopt = ap;
-    if (domain_info(probe, &di) < 0) {
+    if (xen_domain_info(probe, &di) < 0) {
         xen_destroy(&probe->base);
         goto fail;
     }
