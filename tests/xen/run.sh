@@ -58,7 +58,8 @@ sh "$here/../tls/make-certs.sh" "$run/work/pki" \
     host-a "DNS:host-a,IP:127.0.0.1" host-b "DNS:host-b,IP:127.0.0.1" \
     > /dev/null 2>&1 || rig_problem "tests/tls/make-certs.sh failed"
 cp "$dir/guest/vmlinuz" "$dir/guest/initrd.cpio.gz" "$run/work/guest/"
-cp "$here/scenario.sh" "$here/pvh.cfg" "$run/work/"
+cp "$here/scenario.sh" "$here/pvh.cfg" "$here/pv.cfg" "$here/hvm.cfg" \
+    "$run/work/"
 [ "${XEN_MIGRATE:-1}" = 1 ] && touch "$run/work/migrate"
 # Room for the saved image and the captured live stream (~130 MiB each).
 mkfs.ext4 -q -L work -d "$run/work" "$run/work.img" 1G > /dev/null ||
