@@ -196,7 +196,11 @@ want="xmig-runs-in-dom0 create xl-save pvh-save-xmig-verify"
 want+=" pvh-save-verify-stream-v2 xl-restore xmig-save xmig-save-xmig-verify"
 want+=" xmig-save-verify-stream-v2 xmig-save-xl-restore xmig-save-keep"
 want+=" transparent-capture xl-save-xmig-restore xmig-restore-adopt xmig-restore-truncated"
-want+=" xmig-restore-small-domain xmigd-migrate xmigd-ktls"
+want+=" xmig-restore-small-domain xmigd-migrate xmigd-ktls suspend-withdrawn"
+for k in pv hvm; do
+    for c in save migrate xmigd untouched restore; do want+=" refuse-$k-$c"; done
+done
+want+=" suspend-cancel"
 [ "${XEN_MIGRATE:-1}" = 1 ] &&
     want+=" xl-migrate pvh-live-xmig-verify pvh-live-verify-stream-v2"
 [ "${XEN_MIGRATE:-1}" = 1 ] &&
