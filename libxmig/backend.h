@@ -86,6 +86,12 @@ struct backend_ops {
      * initrd in its RAM): the engine then clears allocate-only pages,
      * which must read as zeros. */
     int populate_keeps_data;
+    /* Optional: pfns the stream says have no memory (XTAB).  A destination
+     * whose builder put memory there (xen: a domain built as for a boot)
+     * gives back what the stream never wrote, so that the guest has the
+     * source's memory size; pages already written stay. */
+    int (*unpopulate)(struct xmig_guest *g, const uint64_t *pfns,
+                      uint32_t n);
     int (*set_state)(struct xmig_guest *g, const struct guest_state *st);
     /* The guest runs here from now on. */
     int (*commit)(struct xmig_guest *g);

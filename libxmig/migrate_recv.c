@@ -114,11 +114,16 @@ static int on_page_data(struct receiver *r, const struct xmig_page_data *pd)
 
     for (uint32_t base = 0; base < pd->count; base += 1024) {
         uint32_t n = pd->count - base < 1024 ? pd->count - base : 1024, k = 0;
-        uint32_t idx[1024];
+        uint32_t idx[1024], nh = 0;
+        uint64_t holes[1024];
         for (uint32_t i = 0; i < n; i++) {
             uint64_t word = xmig_page_data_pfn_word(pd, base + i);
             unsigned type = (unsigned)(word >> XMIG_PFN_TYPE_SHIFT);
-            if (type == XMIG_PFN_TYPE_XTAB || type == XMIG_PFN_TYPE_BROKEN) {
+            if (type == XMIG_PFN_TYPE_XTAB) {
+                holes[nh++] = word & XMIG_PFN_MASK;
+                continue;
+            }
+            if (type == XMIG_PFN_TYPE_BROKEN) {
                 continue;
             }
             if (type == XMIG_PFN_TYPE_XALLOC) {
@@ -126,6 +131,10 @@ static int on_page_data(struct receiver *r, const struct xmig_page_data *pd)
             }
             idx[k] = type == XMIG_PFN_TYPE_XALLOC ? UINT32_MAX : i;
             pfns[k++] = word & XMIG_PFN_MASK;
+        }
+        if (nh && r->g->ops->unpopulate &&
+            r->g->ops->unpopulate(r->g, holes, nh) < 0) {
+            return -1;
         }
         if (k && r->g->ops->populate(r->g, pfns, k, pages) < 0) {
             return -1;

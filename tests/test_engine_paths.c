@@ -5,8 +5,8 @@
  * populate nothing there; a domain_config op puts its JSON into the xl
  * header byte for byte, and its failure fails the save with its error; a
  * receive factory is called once with that JSON and max_memkb, the stream
- * goes into the guest it returns, and its refusal (NULL) fails the restore
- * with its error.  And the handover op, in live migrations between two
+ * goes into the guest it returns, its unpopulate op gets exactly the
+ * holes, and its refusal (NULL) fails the restore with its error.  And the handover op, in live migrations between two
  * threads of this process: called once, between the stream's end and
  * "go", on success; its refusal or the destination's failed start leaves
  * the guest running at the source, undone (abort = 1) only when it was
@@ -398,6 +398,22 @@ static char *factory_json;
 static uint64_t factory_kb;
 static int factory_refuses;
 static int dst_keeps_data;              /* populate() leaves junk behind */
+static uint8_t unpopulated[NR_PFNS];    /* pfns given to unpopulate() */
+static unsigned unpopulate_bad;         /* out of range, or twice */
+
+static int record_unpopulate(struct xmig_guest *g, const uint64_t *pfns,
+                             uint32_t n)
+{
+    (void)g;
+    for (uint32_t i = 0; i < n; i++) {
+        if (pfns[i] >= NR_PFNS || unpopulated[pfns[i]]) {
+            unpopulate_bad++;
+            continue;
+        }
+        unpopulated[pfns[i]] = 1;
+    }
+    return 0;
+}
 static unsigned junk_pages;
 
 static int record_populate(struct xmig_guest *g, const uint64_t *pfns,
@@ -465,6 +481,7 @@ static struct xmig_guest *factory(void *user, const char *json,
         dst_ops.populate = record_populate;
         dst_ops.populate_keeps_data = dst_keeps_data;
         dst_ops.commit = check_commit;
+        dst_ops.unpopulate = record_unpopulate;
         g->ops = &dst_ops;
     }
     return g;
@@ -479,6 +496,8 @@ static struct xmig_guest *restore(const uint8_t *buf, size_t len,
 
     assert_non_null(t);
     memset(populated, 0, sizeof(populated));
+    memset(unpopulated, 0, sizeof(unpopulated));
+    unpopulate_bad = 0;
     factory_calls = holes_nonzero = data_differs = commits = 0;
     free(factory_json);
     factory_json = NULL;
@@ -521,9 +540,13 @@ static void restore_through_factory(void **state)
     assert_int_equal(commits, 1);
     assert_int_equal(holes_nonzero, 0);
     assert_int_equal(data_differs, 0);
+    /* Every hole, and only the holes, goes to unpopulate (once): the
+     * destination gives back what its builder put there. */
     for (uint64_t pfn = 0; pfn < NR_PFNS; pfn++) {
         assert_int_equal(populated[pfn], !is_hole(pfn));
+        assert_int_equal(unpopulated[pfn], is_hole(pfn));
     }
+    assert_int_equal(unpopulate_bad, 0);
     xmig_guest_destroy(dst);
     free(factory_json);
     factory_json = NULL;

@@ -68,6 +68,7 @@ struct xen_guest {
     /* destination */
     struct xen_adopt_params adopt;
     uint64_t populated;        /* pfns xmig populated */
+    uint64_t released;         /* builder pages given back at holes */
     uint64_t **owned;          /* pfns xmig took over: chunks of 2^15 bits */
     uint64_t nchunks;
     void *pop_base;            /* the last populate()'s mapping */

@@ -18,6 +18,7 @@
 
 #include "backends/xen/xen.h"
 
+#include <xenstore.h>
 #include <xen/hvm/params.h>
 
 #include "common/error.h"
@@ -767,6 +768,58 @@ static int xen_populate(struct xmig_guest *g, const uint64_t *pfns,
     return 0;
 }
 
+/* Holes in the stream (XTAB) where the builder put memory: given back,
+ * unless the stream wrote the pfn before (a later round's hole; Xen's
+ * restorer never frees either) or it is a ring xenstored or xenconsoled
+ * holds.  Without this a ballooned guest would come back larger. */
+static int xen_unpopulate(struct xmig_guest *g, const uint64_t *pfns,
+                          uint32_t n)
+{
+    struct xen_guest *x = xg(g);
+    uint32_t nf = 0, nr = 0;
+
+    if (!x->incoming || x->state_set) {
+        return err_set(XMIG_ERR_USAGE, 0, "domain %u: memory can be given "
+                       "back only in an adopted domain before its state is "
+                       "set", x->domid);
+    }
+    if (batch_ok(x, pfns, n) < 0) {
+        return -1;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        int old = mark_owned(x, pfns[i]);
+        if (old < 0) {
+            return -1;
+        }
+        if (!old && pfns[i] != x->adopt.store_gfn &&
+            pfns[i] != x->adopt.console_gfn) {
+            x->arr[nf++] = (xen_pfn_t)pfns[i];
+        }
+    }
+    if (!nf) {
+        return 0;
+    }
+    memcpy(x->types, x->arr, (size_t)nf * sizeof(x->types[0]));
+    xen_call_begin(x);
+    if (xc_get_pfn_type_batch(x->xch, x->domid, nf, x->types) < 0) {
+        return xen_fail(x, XMIG_ERR_IO, "asking which pfns have memory");
+    }
+    for (uint32_t i = 0; i < nf; i++) {
+        if ((x->types[i] & XEN_DOMCTL_PFINFO_LTAB_MASK) !=
+            XEN_DOMCTL_PFINFO_XTAB) {
+            x->types[nr++] = x->arr[i];
+        }
+    }
+    xen_call_begin(x);
+    if (nr && xc_domain_decrease_reservation_exact(x->xch, x->domid, nr, 0,
+                                                   x->types) < 0) {
+        return xen_fail(x, XMIG_ERR_IO, "giving back the builder's pages at "
+                        "the stream's holes");
+    }
+    x->released += nr;
+    return 0;
+}
+
 static int xen_set(struct xmig_guest *g, const struct guest_state *st)
 {
     struct xen_guest *x = xg(g);
@@ -792,6 +845,12 @@ static int xen_commit(struct xmig_guest *g)
         return xen_fail(x, XMIG_ERR_IO, "unpausing the restored guest");
     }
     x->committed = 1;
+    log_msg(XMIG_LOG_INFO, "xen: domain %u runs: %llu pages populated from "
+            "the stream, %llu builder pages given back at its holes; grants "
+            "seeded for xenstored in domain %u, xenconsoled in domain %u",
+            x->domid, (unsigned long long)x->populated,
+            (unsigned long long)x->released, x->adopt.store_domid,
+            x->adopt.console_domid);
     return 0;
 }
 
@@ -950,6 +1009,29 @@ int xmig_xen_guest_destroy_domain(struct xmig_guest *g)
     return rc;
 }
 
+/* Where xenstored and xenconsoled run, as libxl reads it when it builds a
+ * domain (/tool/xenstored/domid, /tool/xenconsoled/domid; absent: dom0),
+ * for the grant entries seeded for the rings.  A stub-domain xenstored
+ * maps the store ring through its grant, so the entry must name it. */
+static uint16_t backend_domid(struct xs_handle *xs, const char *path)
+{
+    unsigned len = 0;
+    char *v = xs ? xs_read(xs, XBT_NULL, path, &len) : NULL, *end;
+    unsigned long d = 0;
+
+    if (v && len > 0) {
+        errno = 0;
+        d = strtoul(v, &end, 10);
+        if (errno || *end || d >= XEN_DOMID_FIRST_RESERVED) {
+            log_msg(XMIG_LOG_WARNING, "xen: %s holds '%s', not a domid: "
+                    "taking domain 0", path, v);
+            d = 0;
+        }
+    }
+    free(v);
+    return (uint16_t)d;
+}
+
 /* The destination of a restore or migration (an xmig_guest_factory). */
 struct xmig_guest *xmig_xen_guest_incoming(void *target,
                                            const char *config_json,
@@ -1008,6 +1090,14 @@ struct xmig_guest *xmig_xen_guest_incoming(void *target,
     ap.console_port = (uint32_t)v[1];
     ap.store_gfn = v[2];
     ap.console_gfn = v[3];
+    {
+        struct xs_handle *xs = xs_open(0);
+        ap.store_domid = backend_domid(xs, "/tool/xenstored/domid");
+        ap.console_domid = backend_domid(xs, "/tool/xenconsoled/domid");
+        if (xs) {
+            xs_close(xs);
+        }
+    }
     probe->adopt = ap;
     if (xen_domain_info(probe, &di) < 0) {
         xen_destroy(&probe->base);
@@ -1055,6 +1145,7 @@ static const struct backend_ops xen_ops = {
     .digest = NULL,
     .populate = xen_populate,
     .populate_keeps_data = 1,
+    .unpopulate = xen_unpopulate,
     .set_state = xen_set,
     .commit = xen_commit,
     .discard = xen_discard,
