@@ -6,7 +6,6 @@
  * libxl's config (xen_toolstack.c) and the hypervisor; the decision is
  * xen_carry_refusal (xen_convert.c), unit-tested without Xen.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,11 +25,8 @@ int xen_source_check(struct xen_guest *x)
     snprintf(who, sizeof(who), "domain %u", x->domid);
     /* The hypervisor first: a PV domain is refused whatever libxl says
      * (or whether it knows the domain at all). */
-    xen_call_begin(x);
-    if (xc_domain_getinfolist(x->xch, x->domid, 1, &di) != 1 ||
-        di.domain != x->domid) {
-        return err_set(XMIG_ERR_USAGE, ENOENT, "no domain %u on this host",
-                       x->domid);
+    if (xen_domain_info(x, &di) < 0) {
+        return -1;
     }
     if (!(di.flags & XEN_DOMINF_hvm_guest)) {
         memset(&f, 0, sizeof(f));
