@@ -254,13 +254,6 @@ else
     exit 1
 fi
 
-# ---- guests xmig must refuse: a PV one, an HVM one with qemu-xen --------------
-# Created now, in the background, checked after the xmigd migration
-# (refuse-*), while they have had time to boot.
-( timeout 300 xl create /work/pv.cfg > pv-create.log 2>&1
-  timeout 300 xl create /work/hvm.cfg > hvm-create.log 2>&1 ) &
-others=$!
-
 # ---- what must be refused, leaving nothing behind ------------------------------
 # A truncated file: the domain libxl built for it is destroyed again.
 n=$(domains)
@@ -292,6 +285,14 @@ else
 fi
 [ -n "$sid" ] && xl destroy small
 rm -f $OUT/xl2.save $OUT/xl3.save
+
+# ---- guests xmig must refuse: a PV one, an HVM one with qemu-xen --------------
+# Created now (after the checks above, which count domains), in the
+# background, checked after the xmigd migration (refuse-*), while they
+# have had time to boot.
+( timeout 300 xl create /work/pv.cfg > pv-create.log 2>&1
+  timeout 300 xl create /work/hvm.cfg > hvm-create.log 2>&1 ) &
+others=$!
 
 # ---- live migration through xmigd: two daemons, mutual TLS, kTLS strict -------
 # launder CHECK: the guest goes through xl save and xl restore first.  In a
