@@ -185,14 +185,16 @@ rm -f $OUT/keep.save
 before=$(last_tick)
 id=$(xl domid $G)
 xl pause $G
+t=$(now)
 XMIG_XEN_SUSPEND_WAIT=3 timeout 300 xmig save xen:$G $OUT/w.save > withdraw.log 2>&1
 rc=$?
+took=$(since $t)
 ctl=$(xenstore-read /local/domain/$id/control/shutdown 2>&1)
 xl unpause $G
 if [ $rc = 1 ] && grep -q "did not suspend within 3 s.*(withdrawn; it runs on" withdraw.log &&
    [ -z "$ctl" ] && ! ls $OUT/w.save* > /dev/null 2>&1 &&
    sleep 5 && [ "$(xl domid $G)" = "$id" ]; then
-    ticks_on suspend-withdrawn "$before" "refused, control/shutdown empty again"
+    ticks_on suspend-withdrawn "$before" "refused after $took s, control/shutdown empty again"
 else
     fail suspend-withdrawn "exit $rc, control/shutdown '$ctl':" \
         "$(tail -2 withdraw.log | tr '\n' ' ')"
