@@ -103,6 +103,12 @@ struct backend_ops {
      * initrd in its RAM): the engine then clears allocate-only pages,
      * which must read as zeros. */
     int populate_keeps_data;
+    /* Optional: pfns the stream says have no memory (XTAB).  A destination
+     * whose builder put memory there (xen: a domain built as for a boot)
+     * gives back what the stream never wrote, so that the guest has the
+     * source's memory size; pages already written stay. */
+    int (*unpopulate)(struct xmig_guest *g, const uint64_t *pfns,
+                      uint32_t n);
     int (*set_state)(struct xmig_guest *g, const struct guest_state *st);
     /* The guest runs here from now on. */
     int (*commit)(struct xmig_guest *g);
@@ -114,6 +120,10 @@ struct backend_ops {
 struct xmig_guest {
     const struct backend_ops *ops;
     void *impl;
+    /* The running save or migration's cancel flag (set by the engine for
+     * its duration, else NULL), for a backend's long waits (xen: the
+     * guest suspending itself). */
+    struct xmig_cancel *cancel;
 };
 
 #endif

@@ -115,11 +115,16 @@ static int on_page_data(struct receiver *r, const struct xmig_page_data *pd)
 
     for (uint32_t base = 0; base < pd->count; base += 1024) {
         uint32_t n = pd->count - base < 1024 ? pd->count - base : 1024, k = 0;
-        uint32_t idx[1024];
+        uint32_t idx[1024], nh = 0;
+        uint64_t holes[1024];
         for (uint32_t i = 0; i < n; i++) {
             uint64_t word = xmig_page_data_pfn_word(pd, base + i);
             unsigned type = (unsigned)(word >> XMIG_PFN_TYPE_SHIFT);
-            if (type == XMIG_PFN_TYPE_XTAB || type == XMIG_PFN_TYPE_BROKEN) {
+            if (type == XMIG_PFN_TYPE_XTAB) {
+                holes[nh++] = word & XMIG_PFN_MASK;
+                continue;
+            }
+            if (type == XMIG_PFN_TYPE_BROKEN) {
                 continue;
             }
             if (type == XMIG_PFN_TYPE_XALLOC) {
@@ -127,6 +132,10 @@ static int on_page_data(struct receiver *r, const struct xmig_page_data *pd)
             }
             idx[k] = type == XMIG_PFN_TYPE_XALLOC ? UINT32_MAX : i;
             pfns[k++] = word & XMIG_PFN_MASK;
+        }
+        if (nh && r->g->ops->unpopulate &&
+            r->g->ops->unpopulate(r->g, holes, nh) < 0) {
+            return -1;
         }
         if (k && r->g->ops->populate(r->g, pfns, k, pages) < 0) {
             return -1;
@@ -220,6 +229,35 @@ static int on_state_record(struct receiver *r, const struct xmig_record *rec)
     return err_set(XMIG_ERR_NOMEM, ENOMEM, "receiving guest state");
 }
 
+/* A libxl-layer record no backend can load is refused, never dropped: a
+ * guest restored without its device model's state (EMULATOR_*) would run
+ * against a freshly booted one, and a checkpointed stream (Remus/COLO)
+ * goes on past its END.  The guest built so far is then discarded. */
+static int libxl_record_loadable(const struct xmig_record *rec)
+{
+    switch (rec->type) {
+    case XMIG_LIBXL_END:
+    case XMIG_LIBXL_LIBXC_CONTEXT:
+        return 0;
+    case XMIG_LIBXL_EMULATOR_XENSTORE_DATA:
+    case XMIG_LIBXL_EMULATOR_CONTEXT:
+        return err_set(XMIG_ERR_UNSUPPORTED, 0, "the stream carries a device "
+                       "model's state (%s, emulator %u): HVM guests with a "
+                       "qemu device model are not supported yet; use xl",
+                       rec->type == XMIG_LIBXL_EMULATOR_CONTEXT
+                           ? "EMULATOR_CONTEXT"
+                           : "EMULATOR_XENSTORE_DATA",
+                       rec->u.emulator.emulator_id);
+    case XMIG_LIBXL_CHECKPOINT_END:
+    case XMIG_LIBXL_CHECKPOINT_STATE:
+        return err_set(XMIG_ERR_UNSUPPORTED, 0, "the stream is checkpointed "
+                       "(Remus/COLO): not supported; use xl");
+    default:
+        /* xmig's own (transparent state) went to r->pv already. */
+        return 0;
+    }
+}
+
 static int on_item(void *user, const struct xmig_record *rec)
 {
     struct receiver *r = user;
@@ -231,6 +269,10 @@ static int on_item(void *user, const struct xmig_record *rec)
         if (!r->nr_pfns) {
             return err_set(XMIG_ERR_UNSUPPORTED, 0, "a stream without an xl "
                            "header does not say how big the guest is");
+        }
+        if (rec->u.domain.type == XMIG_DOMAIN_X86_PV) {
+            return err_set(XMIG_ERR_UNSUPPORTED, 0, "the stream's guest is x86 "
+                           "PV: PV guests are not supported; use xl");
         }
         if (rec->u.domain.type != XMIG_DOMAIN_X86_HVM) {
             return err_set(XMIG_ERR_UNSUPPORTED, 0, "only HVM guests can be "
@@ -248,6 +290,9 @@ static int on_item(void *user, const struct xmig_record *rec)
         return -1;
     }
     if (rec->layer == XMIG_LAYER_LIBXL) {
+        if (libxl_record_loadable(rec) < 0) {
+            return -1;
+        }
         return 0;
     }
     if (rec->type == XMIG_LIBXC_PAGE_DATA) {

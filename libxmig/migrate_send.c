@@ -608,10 +608,12 @@ static int send_guest(struct xmig_guest *g, struct xmig_transport *t,
     s.p = p;
     s.st = stats;
     s.t0 = now_s();
+    g->cancel = p->cancel;   /* for the backend's waits (a suspend) */
     xmig_transport_tls_info(t, &tls);
     snprintf(stats->tls_mode, sizeof(stats->tls_mode), "%s",
              xmig_tls_mode_name(tls.mode));
     if (s.ops->info(g, &s.info) < 0) {
+        g->cancel = NULL;
         return -1;
     }
     stats->guest_pages = s.info.nr_pfns;
@@ -707,5 +709,6 @@ out:
     xmig_writer_free(s.w);
     free(s.dirty);
     free(s.final);
+    g->cancel = NULL;
     return rc;
 }

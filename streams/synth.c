@@ -248,7 +248,7 @@ static int write_libxl_tail(struct xmig_writer *w, const struct synth_opts *o)
         xmig_writer_emulator_xenstore(w, 2, 0, keys, values, 3) < 0) {
         return -1;
     }
-    if (o->guest_type == XMIG_DOMAIN_X86_HVM) {
+    if (o->guest_type == XMIG_DOMAIN_X86_HVM && !o->no_emulator_context) {
         put_le32(emu, 2);     /* qemu upstream */
         put_le32(emu + 4, 0);
         memcpy(emu + 8, "QEVM", 4);

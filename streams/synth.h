@@ -18,6 +18,8 @@ struct synth_opts {
     uint32_t batch;           /* pfns per PAGE_DATA record, <= 1024 */
     uint32_t seed;
     int emulator_xenstore;    /* add a non-empty EMULATOR_XENSTORE_DATA */
+    int no_emulator_context;  /* HVM: leave out the EMULATOR_CONTEXT that
+                               * xl writes for qemu's device state */
     int verify_pass;          /* VERIFY, then every page again */
     int transparent;          /* 0 none; 1 2-level + grant v1; 2 FIFO + v2 */
 };

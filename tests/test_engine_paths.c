@@ -5,12 +5,15 @@
  * populate nothing there; a domain_config op puts its JSON into the xl
  * header byte for byte, and its failure fails the save with its error; a
  * receive factory is called once with that JSON and max_memkb, the stream
- * goes into the guest it returns, and its refusal (NULL) fails the restore
- * with its error.  And the handover op, in live migrations between two
+ * goes into the guest it returns, its unpopulate op gets exactly the
+ * holes, and its refusal (NULL) fails the restore with its error.  And the handover op, in live migrations between two
  * threads of this process: called once, between the stream's end and
  * "go", on success; its refusal or the destination's failed start leaves
  * the guest running at the source, undone (abort = 1) only when it was
- * done; a save never calls it.
+ * done; a save never calls it.  And the records no backend can load: a
+ * stream carrying a device model's state (EMULATOR_CONTEXT,
+ * EMULATOR_XENSTORE_DATA) fails the restore, naming the record, and the
+ * guest the factory built for it is discarded.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -29,6 +32,7 @@
 #include "backends/sim/sim.h"
 #include "common/error.h"
 #include "libxmig/backend.h"
+#include "tests/support.h"
 #include "xmig.h"
 
 #define PAGE 4096u
@@ -394,6 +398,22 @@ static char *factory_json;
 static uint64_t factory_kb;
 static int factory_refuses;
 static int dst_keeps_data;              /* populate() leaves junk behind */
+static uint8_t unpopulated[NR_PFNS];    /* pfns given to unpopulate() */
+static unsigned unpopulate_bad;         /* out of range, or twice */
+
+static int record_unpopulate(struct xmig_guest *g, const uint64_t *pfns,
+                             uint32_t n)
+{
+    (void)g;
+    for (uint32_t i = 0; i < n; i++) {
+        if (pfns[i] >= NR_PFNS || unpopulated[pfns[i]]) {
+            unpopulate_bad++;
+            continue;
+        }
+        unpopulated[pfns[i]] = 1;
+    }
+    return 0;
+}
 static unsigned junk_pages;
 
 static int record_populate(struct xmig_guest *g, const uint64_t *pfns,
@@ -461,6 +481,7 @@ static struct xmig_guest *factory(void *user, const char *json,
         dst_ops.populate = record_populate;
         dst_ops.populate_keeps_data = dst_keeps_data;
         dst_ops.commit = check_commit;
+        dst_ops.unpopulate = record_unpopulate;
         g->ops = &dst_ops;
     }
     return g;
@@ -475,6 +496,8 @@ static struct xmig_guest *restore(const uint8_t *buf, size_t len,
 
     assert_non_null(t);
     memset(populated, 0, sizeof(populated));
+    memset(unpopulated, 0, sizeof(unpopulated));
+    unpopulate_bad = 0;
     factory_calls = holes_nonzero = data_differs = commits = 0;
     free(factory_json);
     factory_json = NULL;
@@ -517,9 +540,13 @@ static void restore_through_factory(void **state)
     assert_int_equal(commits, 1);
     assert_int_equal(holes_nonzero, 0);
     assert_int_equal(data_differs, 0);
+    /* Every hole, and only the holes, goes to unpopulate (once): the
+     * destination gives back what its builder put there. */
     for (uint64_t pfn = 0; pfn < NR_PFNS; pfn++) {
         assert_int_equal(populated[pfn], !is_hole(pfn));
+        assert_int_equal(unpopulated[pfn], is_hole(pfn));
     }
+    assert_int_equal(unpopulate_bad, 0);
     xmig_guest_destroy(dst);
     free(factory_json);
     factory_json = NULL;
@@ -583,6 +610,91 @@ static void factory_refusal_fails_restore(void **state)
     factory_json = NULL;
     free(buf);
     xmig_guest_destroy(src);
+    (void)state;
+}
+
+/* ---- records no backend can load -------------------------------------- */
+
+static const struct backend_ops *emu_orig;
+static struct backend_ops emu_ops;
+static unsigned emu_built, emu_discards, emu_commits;
+
+static void emu_discard(struct xmig_guest *g)
+{
+    emu_discards++;
+    emu_orig->discard(g);
+}
+
+static int emu_commit(struct xmig_guest *g)
+{
+    emu_commits++;
+    return emu_orig->commit(g);
+}
+
+static struct xmig_guest *emu_factory(void *user, const char *json,
+                                      uint64_t max_memkb)
+{
+    struct xmig_guest *g = sim_guest_incoming(max_memkb / 4, 1);
+
+    (void)user;
+    (void)json;
+    if (g) {
+        emu_built++;
+        emu_orig = g->ops;
+        emu_ops = *g->ops;
+        emu_ops.discard = emu_discard;
+        emu_ops.commit = emu_commit;
+        g->ops = &emu_ops;
+    }
+    return g;
+}
+
+/* xl's stream of an HVM guest with qemu carries qemu's xenstore keys and
+ * device state after the libxc END: the guest is built by then, and goes
+ * again.  The last row, without either record, fails for another reason
+ * (synthetic memory holds no sim kernel): the refusal is the records'. */
+static void emulator_records_fail_restore(void **state)
+{
+    static const struct {
+        int xenstore, no_context;
+        const char *want;
+    } rows[] = {
+        { 0, 0, "(EMULATOR_CONTEXT, emulator 2): HVM guests with a qemu "
+                "device model are not supported yet; use xl" },
+        { 1, 1, "(EMULATOR_XENSTORE_DATA, emulator 2)" },
+        { 1, 0, "(EMULATOR_XENSTORE_DATA, emulator 2)" },
+        { 0, 1, NULL },
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct xmig_receive_params p = { 0 };
+        struct xmig_migrate_stats st;
+        struct xmig_transport *t;
+        struct synth_opts o;
+        struct buf b;
+
+        synth_defaults(&o);
+        o.emulator_xenstore = rows[i].xenstore;
+        o.no_emulator_context = rows[i].no_context;
+        b = make_stream(&o);
+        t = xmig_transport_memory(b.data, b.len);
+        assert_non_null(t);
+        emu_built = emu_discards = emu_commits = 0;
+        p.factory = emu_factory;
+        assert_null(xmig_guest_restore(t, &p, &st));
+        printf("    row %zu: %s\n", i, xmig_error_message());
+        assert_int_equal(emu_built, 1);
+        assert_int_equal(emu_discards, 1);
+        assert_int_equal(emu_commits, 0);
+        if (rows[i].want) {
+            assert_non_null(strstr(xmig_error_message(), rows[i].want));
+            assert_int_equal(xmig_error_category(), XMIG_ERR_UNSUPPORTED);
+        } else {
+            assert_null(strstr(xmig_error_message(), "EMULATOR"));
+        }
+        xmig_transport_free(t);
+        buf_free(&b);
+    }
     (void)state;
 }
 
@@ -860,6 +972,7 @@ int main(void)
         cmocka_unit_test(restore_through_factory),
         cmocka_unit_test(allocate_only_pages_cleared),
         cmocka_unit_test(factory_refusal_fails_restore),
+        cmocka_unit_test(emulator_records_fail_restore),
         cmocka_unit_test(handover_once_after_stream),
         cmocka_unit_test(handover_refusal_keeps_guest_here),
         cmocka_unit_test(failed_start_undoes_handover),

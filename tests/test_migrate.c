@@ -1983,6 +1983,18 @@ static struct buf synth(enum xmig_format f, uint32_t guest_type)
     return make_stream(&o);
 }
 
+static struct buf synth_no_emulator(enum xmig_format f, uint32_t guest_type)
+{
+    struct synth_opts o;
+
+    synth_defaults(&o);
+    o.format = f;
+    o.guest_type = guest_type;
+    o.pages = 256;
+    o.no_emulator_context = 1;
+    return make_stream(&o);
+}
+
 static void patch(struct buf b, const char *from, const char *to)
 {
     uint8_t *p = memmem(b.data, b.len, from, strlen(from));
@@ -1999,9 +2011,18 @@ TEST(refuse_streams, 30, NULL)
     char err[1024];
     struct buf b;
 
-    /* the synthetic stream as it is passes every check of the stream
-     * (it only lacks a sim guest kernel) */
+    /* the synthetic stream carries qemu's state, as xl's of an HVM guest
+     * does: no backend can load it, so the guest built for it goes */
     b = synth(XMIG_FORMAT_XL, XMIG_DOMAIN_X86_HVM);
+    assert_null(receive_bytes(b, err, sizeof(err)));
+    assert_contains(err, "EMULATOR_CONTEXT, emulator 2");
+    assert_contains(err, "not supported yet; use xl");
+    assert_int_equal(xmig_error_category(), XMIG_ERR_UNSUPPORTED);
+    assert_int_equal(sim_ram_maps(), 0);
+    buf_free(&b);
+    /* without it, the stream passes every check of the stream (it only
+     * lacks a sim guest kernel) */
+    b = synth_no_emulator(XMIG_FORMAT_XL, XMIG_DOMAIN_X86_HVM);
     assert_null(receive_bytes(b, err, sizeof(err)));
     assert_contains(err, "no sim guest kernel");
     /* no max_memkb in the xl header's config */
@@ -2021,7 +2042,8 @@ TEST(refuse_streams, 30, NULL)
     /* a PV guest */
     b = synth(XMIG_FORMAT_XL, XMIG_DOMAIN_X86_PV);
     assert_null(receive_bytes(b, err, sizeof(err)));
-    assert_contains(err, "only HVM guests");
+    assert_contains(err, "x86 PV: PV guests are not supported; use xl");
+    assert_int_equal(xmig_error_category(), XMIG_ERR_UNSUPPORTED);
     buf_free(&b);
     assert_int_equal(sim_ram_maps(), 0);
 }

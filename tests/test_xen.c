@@ -8,7 +8,8 @@
  *    EVTCHNOP_status reports to ports, a port walk, grant frames (v1, v2)
  *    to entries, xenstore permissions, a xenstore listing walked into
  *    nodes in path order ('/' lowest, parents first), the log-dirty bitmap,
- *    the throttle cap, and what Xen 4.17 can restore.
+ *    the throttle cap, what Xen 4.17 can restore, and which guests xmig
+ *    refuses to move (xen_carry_refusal).
  * 3. The state those conversions build goes through xmig's writer and
  *    reader as a transparent stream and comes back equal: their output
  *    obeys every rule of docs/specs/transparent-migration-records.md.
@@ -666,6 +667,74 @@ static void bitmap_take(void **state)
     assert_int_equal(bm[2], UINT64_C(0xFF000000000000FF));
 }
 
+/* What xmig refuses to move, one row per rule of xen_carry_refusal, plus
+ * the guests it moves (want NULL).  A rule that stopped refusing, or a
+ * refusal of a movable guest, fails its row. */
+static void carry_refusals(void **state)
+{
+#define HVM XEN_CARRY_TYPE_HVM
+#define PVH XEN_CARRY_TYPE_PVH
+#define PV XEN_CARRY_TYPE_PV
+    static const struct {
+        struct xen_carry_facts f;
+        const char *want;
+    } rows[] = {
+        /* moves: PVH, memory = maxmem, or not said */
+        { { PVH, XEN_CARRY_DM_QEMU_XEN, 0, 0, 131072, 131072, 0, 0 }, NULL },
+        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 0, 0, 0, 0, 0 }, NULL },
+        { { PV, XEN_CARRY_DM_DEFAULT, 0, 0, 131072, 131072, 0, 0 },
+          "domain 5 is a PV guest: PV guests are not supported; use xl" },
+        { { HVM, XEN_CARRY_DM_QEMU_XEN, 0, 0, 131072, 131072, 0, 0 },
+          "domain 5 is an HVM guest with qemu-xen: HVM guests with a qemu "
+          "device model are not supported yet: their device state would be "
+          "lost; use xl" },
+        { { HVM, XEN_CARRY_DM_DEFAULT, 0, 0, 0, 0, 0, 0 },
+          "with a device model: HVM guests with a qemu device model are not "
+          "supported yet" },
+        { { HVM, XEN_CARRY_DM_TRADITIONAL, 0, 0, 0, 0, 0, 0 },
+          "HVM guests with a qemu-traditional device model are not "
+          "supported" },
+        { { HVM, XEN_CARRY_DM_TRADITIONAL, 1, 0, 0, 0, 0, 0 },
+          "HVM guests with a stub-domain device model are not supported" },
+        { { XEN_CARRY_TYPE_UNKNOWN, XEN_CARRY_DM_DEFAULT, 0, 0, 0, 0, 0, 0 },
+          "of a guest type xmig does not know" },
+        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 1, 0, 0, 0, 0 },
+          "has 1 PCI device passed through: PCI passthrough is not "
+          "supported" },
+        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 2, 0, 0, 0, 0 }, "has 2 PCI devices" },
+        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 0, 98304, 131072, 0, 0 },
+          "populate-on-demand memory (memory 98304 KiB below maxmem "
+          "131072 KiB): PoD guests are not supported; use xl" },
+        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 0, 131072, 131072, 17, 0 },
+          "populate-on-demand memory (17 entries in Xen)" },
+        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 0, 131072, 131072, 0, 3 },
+          "is asleep in ACPI S3: a sleeping guest cannot suspend itself" },
+        /* the first reason wins: PV before PCI before PoD */
+        { { PV, XEN_CARRY_DM_DEFAULT, 0, 1, 1, 2, 0, 3 }, "PV guests are not supported" },
+        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 1, 1, 2, 0, 3 }, "PCI passthrough" },
+    };
+
+    for (size_t i = 0; i < NELEM(rows); i++) {
+        int rc = xen_carry_refusal(&rows[i].f, "domain 5");
+        if (!rows[i].want) {
+            if (rc != 0) {
+                fail_msg("row %zu refused: %s", i, xmig_error_message());
+            }
+            continue;
+        }
+        if (rc != -1 || !strstr(xmig_error_message(), rows[i].want) ||
+            xmig_error_category() != XMIG_ERR_UNSUPPORTED ||
+            strchr(xmig_error_message(), '\n')) {
+            fail_msg("row %zu: rc %d, \"%s\", wanted \"%s\"", i, rc,
+                     rc ? xmig_error_message() : "", rows[i].want);
+        }
+    }
+#undef HVM
+#undef PVH
+#undef PV
+    (void)state;
+}
+
 static void throttle_cap(void **state)
 {
     (void)state;
@@ -825,6 +894,7 @@ int main(void)
         cmocka_unit_test(restorable),
         cmocka_unit_test(bitmap_take),
         cmocka_unit_test(throttle_cap),
+        cmocka_unit_test(carry_refusals),
         cmocka_unit_test(through_stream),
     };
 

@@ -41,6 +41,7 @@ struct xen_guest {
 
     int paused;                /* paused by xmig */
     int suspended;             /* suspended (shut down for suspend) by xmig */
+    int suspend_pending;       /* asked, not suspended, may still do so */
     char *config_json;         /* the toolstack's config, once asked for */
     char away_from[128];       /* the name given up at handover, or "" */
     int logdirty;              /* log-dirty mode switched on by xmig */
@@ -67,6 +68,7 @@ struct xen_guest {
     /* destination */
     struct xen_adopt_params adopt;
     uint64_t populated;        /* pfns xmig populated */
+    uint64_t released;         /* builder pages given back at holes */
     uint64_t **owned;          /* pfns xmig took over: chunks of 2^15 bits */
     uint64_t nchunks;
     void *pop_base;            /* the last populate()'s mapping */
@@ -99,6 +101,23 @@ int xen_set_state(struct xen_guest *x, const struct guest_state *st);
 int xen_transparent_collect(struct xen_guest *x,
                             struct xmig_transparent_state *st);
 
+/* xc_domain_getinfolist for this domain alone: 0, or -1 (error set). */
+int xen_domain_info(struct xen_guest *x, xc_domaininfo_t *di);
+
+/* xen_suspend.c: a source stops (suspends itself) and resumes.  The wait
+ * honours x->base.cancel.  xen_suspend_settle resumes a guest that
+ * suspended after xmig had given up on it (on unpause and release). */
+int xen_suspend(struct xen_guest *x);
+int xen_resume(struct xen_guest *x);
+int xen_suspended_yet(struct xen_guest *x);
+void xen_suspend_settle(struct xen_guest *x);
+
+/* xen_carry.c: 0, or -1 with one UNSUPPORTED line naming what xmig cannot
+ * carry.  A source domain, before anything touches it; a stream's domain
+ * config, before any domain is built for it. */
+int xen_source_check(struct xen_guest *x);
+int xen_incoming_check(const char *config_json);
+
 /* xen_toolstack.c: what libxl does for xmig; 0 or -1 with the error set */
 int xen_ts_config_json(uint32_t domid, char **json);      /* malloc'd */
 int xen_ts_domid(const char *name_or_id, uint32_t *domid);
@@ -107,5 +126,9 @@ int xen_ts_create_paused(const char *json, const char *name,
 int xen_ts_rename(uint32_t domid, const char *name);
 int xen_ts_name(uint32_t domid, char *name, size_t len);
 int xen_ts_destroy(uint32_t domid);
+/* What decides whether xmig can carry the guest (xen_carry_refusal), from
+ * a running domain's libxl config or from a stream's JSON config. */
+int xen_ts_facts_domain(uint32_t domid, struct xen_carry_facts *f);
+int xen_ts_facts_json(const char *json, struct xen_carry_facts *f);
 
 #endif

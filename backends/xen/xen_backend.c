@@ -18,7 +18,6 @@
 
 #include "backends/xen/xen.h"
 
-#include <xenguest.h>   /* xc_domain_resume */
 #include <xenstore.h>
 #include <xen/hvm/params.h>
 
@@ -26,7 +25,6 @@
 #include "common/log.h"
 
 #define PAGE XEN_PAGE
-#define SUSPEND_WAIT_S 60   /* for the guest to suspend itself, as libxl */
 #define OWNED_SHIFT 15      /* owned-pfn bitmap chunks: 2^15 pfns, 4 KiB */
 
 static struct xen_guest *xg(struct xmig_guest *g)
@@ -111,7 +109,7 @@ static int xen_probe(void)
                    "is not running as a Xen control domain");
 }
 
-static int domain_info(struct xen_guest *x, xc_domaininfo_t *di)
+int xen_domain_info(struct xen_guest *x, xc_domaininfo_t *di)
 {
     int n;
 
@@ -134,13 +132,12 @@ static int load_info(struct xen_guest *x)
     unsigned bits;
     int v;
 
-    if (domain_info(x, &di) < 0) {
+    if (xen_domain_info(x, &di) < 0) {
         return -1;
     }
     if (!(di.flags & XEN_DOMINF_hvm_guest)) {
-        return err_set(XMIG_ERR_UNSUPPORTED, 0, "domain %u is a PV guest: "
-                       "the xen backend handles x86 HVM and PVH guests only",
-                       x->domid);
+        return err_set(XMIG_ERR_UNSUPPORTED, 0, "domain %u is a PV guest: PV "
+                       "guests are not supported; use xl", x->domid);
     }
     if (di.flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown)) {
         return err_set(XMIG_ERR_USAGE, 0, "domain %u is %s", x->domid,
@@ -230,10 +227,16 @@ static struct xen_guest *xen_new(uint32_t domid, int incoming)
     return x;
 }
 
+/* A source is checked before anything touches it: what xmig cannot carry
+ * (xen_source_check) is refused here, the domain left as it was. */
 struct xmig_guest *xmig_xen_guest_open(uint32_t domid)
 {
     struct xen_guest *x = xen_new(domid, 0);
 
+    if (x && xen_source_check(x) < 0) {
+        release(x);
+        return NULL;
+    }
     return x ? &x->base : NULL;
 }
 
@@ -257,7 +260,10 @@ static int xen_info(struct xmig_guest *g, struct guest_info *out)
 {
     struct xen_guest *x = xg(g);
 
-    if (!x->incoming && load_info(x) < 0) {
+    /* Asked again when a save or migration starts (before its first byte):
+     * a held domain may have changed since it was opened (a PCI device
+     * hot-plugged, a sleep). */
+    if (!x->incoming && (load_info(x) < 0 || xen_source_check(x) < 0)) {
         return -1;
     }
     out->guest_type = XMIG_DOMAIN_X86_HVM;
@@ -508,158 +514,14 @@ static int xen_logdirty_read_clear(struct xmig_guest *g, uint64_t *bitmap,
     return 0;
 }
 
-/* ---- source: run control ---------------------------------------------- */
-
-/* How the guest is asked to suspend, as libxl does: a PVH guest, or an HVM
- * guest with PV drivers (it has set its event channel callback), through
- * xenstore's control/shutdown; any other HVM guest by the hypervisor
- * directly. */
-static int pv_control(struct xen_guest *x, int *pv)
-{
-    xc_domaininfo_t di;
-    uint64_t via = 0;
-
-    if (domain_info(x, &di) < 0) {
-        return -1;
-    }
-    if (!(di.arch_config.emulation_flags & XEN_X86_EMU_PIT)) {
-        *pv = 1;   /* PVH (a local APIC only): no emulated platform */
-        return 0;
-    }
-    xen_call_begin(x);
-    if (xc_hvm_param_get(x->xch, x->domid, HVM_PARAM_CALLBACK_IRQ, &via) < 0) {
-        return xen_fail(x, XMIG_ERR_IO, "reading HVM_PARAM_CALLBACK_IRQ");
-    }
-    *pv = via != 0;
-    return 0;
-}
-
-/* 1 when the domain has suspended itself, 0 while it runs; -1 when it is
- * gone or shut down for another reason. */
-static int suspended_yet(struct xen_guest *x)
-{
-    xc_domaininfo_t di;
-    unsigned reason;
-
-    if (domain_info(x, &di) < 0) {
-        return -1;
-    }
-    if (!(di.flags & XEN_DOMINF_shutdown)) {
-        return 0;
-    }
-    reason = (di.flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask;
-    if (reason != SHUTDOWN_suspend) {
-        return err_set(XMIG_ERR_IO, 0, "domain %u shut down (reason %u) "
-                       "instead of suspending", x->domid, reason);
-    }
-    return 1;
-}
-
-static int control_write(struct xen_guest *x, const char *value)
-{
-    struct xs_handle *xs = xs_open(0);
-    char path[64];
-    int ok;
-
-    if (!xs) {
-        return err_set(XMIG_ERR_IO, errno, "asking domain %u to suspend: "
-                       "cannot reach xenstored", x->domid);
-    }
-    snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown",
-             x->domid);
-    ok = xs_write(xs, XBT_NULL, path, value, (unsigned)strlen(value));
-    xs_close(xs);
-    return ok ? 0 : err_set(XMIG_ERR_IO, errno, "writing %s", path);
-}
-
-/* Has the guest taken the suspend request (cleared the node)? */
-static int control_taken(struct xen_guest *x)
-{
-    struct xs_handle *xs = xs_open(0);
-    char path[64];
-    unsigned len = 0;
-    char *v;
-    int taken;
-
-    if (!xs) {
-        return 0;
-    }
-    snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown",
-             x->domid);
-    v = xs_read(xs, XBT_NULL, path, &len);
-    taken = !v || len == 0;
-    free(v);
-    xs_close(xs);
-    return taken;
-}
-
-/* The source stops: the guest suspends itself (its PV drivers quiesce, its
- * last act is SCHEDOP_shutdown(suspend)), so that on the destination it
- * resumes from that call and reconnects to its new event channels,
- * xenstore and console, as after xl save and xl restore. */
-/* Polls for up to SUSPEND_WAIT_S: suspended_yet()'s answer at the end. */
-static int wait_suspended(struct xen_guest *x)
-{
-    struct timespec tick = { 0, 10 * 1000 * 1000 };
-    int rc = 0;
-
-    for (int i = 0; i < SUSPEND_WAIT_S * 100 && rc == 0; i++) {
-        rc = suspended_yet(x);
-        if (rc == 0) {
-            nanosleep(&tick, NULL);
-        }
-    }
-    return rc;
-}
-
-static int suspend(struct xen_guest *x)
-{
-    int pv = 0, rc;
-
-    if (pv_control(x, &pv) < 0) {
-        return -1;
-    }
-    if (pv) {
-        if (control_write(x, "suspend") < 0) {
-            return -1;
-        }
-    } else {
-        xen_call_begin(x);
-        if (xc_domain_shutdown(x->xch, x->domid, SHUTDOWN_suspend) < 0) {
-            return xen_fail(x, XMIG_ERR_IO, "suspending");
-        }
-    }
-    rc = wait_suspended(x);
-    if (rc == 0 && pv && control_taken(x)) {
-        /* The guest took the request (it clears the node) and is still
-         * quiescing: give it as long again, as it will suspend. */
-        rc = wait_suspended(x);
-    } else if (rc == 0 && pv) {
-        /* Never taken: withdraw it; if the guest took it meanwhile, it
-         * is suspended after all. */
-        (void)control_write(x, "");
-        rc = suspended_yet(x);
-    }
-    if (rc == 0) {
-        return err_set(XMIG_ERR_IO, ETIMEDOUT, "domain %u did not suspend "
-                       "within %d s%s", x->domid, SUSPEND_WAIT_S,
-                       pv ? " of the request in control/shutdown (are its "
-                            "PV drivers running?)"
-                          : "");
-    }
-    if (rc < 0) {
-        return -1;
-    }
-    x->suspended = 1;
-    return 0;
-}
+/* ---- source: run control (the suspend: xen_suspend.c) ----------------- */
 
 static int xen_pause(struct xmig_guest *g)
 {
     struct xen_guest *x = xg(g);
 
     if (!x->incoming) {
-        return x->suspended ? 0 : suspend(x);
+        return x->suspended ? 0 : xen_suspend(x);
     }
     xen_call_begin(x);
     if (xc_domain_pause(x->xch, x->domid) < 0) {
@@ -675,12 +537,12 @@ static int xen_unpause(struct xmig_guest *g)
 {
     struct xen_guest *x = xg(g);
 
-    xen_call_begin(x);
     if (x->suspended) {
-        if (xc_domain_resume(x->xch, x->domid, 1) < 0) {
-            return xen_fail(x, XMIG_ERR_IO, "resuming the suspended guest");
-        }
-        x->suspended = 0;
+        return xen_resume(x);
+    }
+    xen_suspend_settle(x);   /* one that suspended after xmig gave up */
+    xen_call_begin(x);
+    if (!x->paused) {
         return 0;
     }
     if (xc_domain_unpause(x->xch, x->domid) < 0) {
@@ -906,6 +768,58 @@ static int xen_populate(struct xmig_guest *g, const uint64_t *pfns,
     return 0;
 }
 
+/* Holes in the stream (XTAB) where the builder put memory: given back,
+ * unless the stream wrote the pfn before (a later round's hole; Xen's
+ * restorer never frees either) or it is a ring xenstored or xenconsoled
+ * holds.  Without this a ballooned guest would come back larger. */
+static int xen_unpopulate(struct xmig_guest *g, const uint64_t *pfns,
+                          uint32_t n)
+{
+    struct xen_guest *x = xg(g);
+    uint32_t nf = 0, nr = 0;
+
+    if (!x->incoming || x->state_set) {
+        return err_set(XMIG_ERR_USAGE, 0, "domain %u: memory can be given "
+                       "back only in an adopted domain before its state is "
+                       "set", x->domid);
+    }
+    if (batch_ok(x, pfns, n) < 0) {
+        return -1;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        int old = mark_owned(x, pfns[i]);
+        if (old < 0) {
+            return -1;
+        }
+        if (!old && pfns[i] != x->adopt.store_gfn &&
+            pfns[i] != x->adopt.console_gfn) {
+            x->arr[nf++] = (xen_pfn_t)pfns[i];
+        }
+    }
+    if (!nf) {
+        return 0;
+    }
+    memcpy(x->types, x->arr, (size_t)nf * sizeof(x->types[0]));
+    xen_call_begin(x);
+    if (xc_get_pfn_type_batch(x->xch, x->domid, nf, x->types) < 0) {
+        return xen_fail(x, XMIG_ERR_IO, "asking which pfns have memory");
+    }
+    for (uint32_t i = 0; i < nf; i++) {
+        if ((x->types[i] & XEN_DOMCTL_PFINFO_LTAB_MASK) !=
+            XEN_DOMCTL_PFINFO_XTAB) {
+            x->types[nr++] = x->arr[i];
+        }
+    }
+    xen_call_begin(x);
+    if (nr && xc_domain_decrease_reservation_exact(x->xch, x->domid, nr, 0,
+                                                   x->types) < 0) {
+        return xen_fail(x, XMIG_ERR_IO, "giving back the builder's pages at "
+                        "the stream's holes");
+    }
+    x->released += nr;
+    return 0;
+}
+
 static int xen_set(struct xmig_guest *g, const struct guest_state *st)
 {
     struct xen_guest *x = xg(g);
@@ -931,6 +845,12 @@ static int xen_commit(struct xmig_guest *g)
         return xen_fail(x, XMIG_ERR_IO, "unpausing the restored guest");
     }
     x->committed = 1;
+    log_msg(XMIG_LOG_INFO, "xen: domain %u runs: %llu pages populated from "
+            "the stream, %llu builder pages given back at its holes; grants "
+            "seeded for xenstored in domain %u, xenconsoled in domain %u",
+            x->domid, (unsigned long long)x->populated,
+            (unsigned long long)x->released, x->adopt.store_domid,
+            x->adopt.console_domid);
     return 0;
 }
 
@@ -939,6 +859,9 @@ static int xen_commit(struct xmig_guest *g)
  * after a migration stays paused, for the toolstack to destroy). */
 static void release(struct xen_guest *x)
 {
+    if (x->xch && !x->incoming) {
+        xen_suspend_settle(x);
+    }
     if (x->capped) {
         (void)cap_set(x, x->orig_cap);
         x->capped = 0;
@@ -1086,6 +1009,29 @@ int xmig_xen_guest_destroy_domain(struct xmig_guest *g)
     return rc;
 }
 
+/* Where xenstored and xenconsoled run, as libxl reads it when it builds a
+ * domain (/tool/xenstored/domid, /tool/xenconsoled/domid; absent: dom0),
+ * for the grant entries seeded for the rings.  A stub-domain xenstored
+ * maps the store ring through its grant, so the entry must name it. */
+static uint16_t backend_domid(struct xs_handle *xs, const char *path)
+{
+    unsigned len = 0;
+    char *v = xs ? xs_read(xs, XBT_NULL, path, &len) : NULL, *end;
+    unsigned long d = 0;
+
+    if (v && len > 0) {
+        errno = 0;
+        d = strtoul(v, &end, 10);
+        if (errno || *end || d >= XEN_DOMID_FIRST_RESERVED) {
+            log_msg(XMIG_LOG_WARNING, "xen: %s holds '%s', not a domid: "
+                    "taking domain 0", path, v);
+            d = 0;
+        }
+    }
+    free(v);
+    return (uint16_t)d;
+}
+
 /* The destination of a restore or migration (an xmig_guest_factory). */
 struct xmig_guest *xmig_xen_guest_incoming(void *target,
                                            const char *config_json,
@@ -1105,6 +1051,10 @@ struct xmig_guest *xmig_xen_guest_incoming(void *target,
     int created = 0;
 
     if (xen_probe() < 0) {
+        return NULL;
+    }
+    /* What the stream's guest needs, before any domain is built for it. */
+    if (config_json && config_json[0] && xen_incoming_check(config_json) < 0) {
         return NULL;
     }
     if (!domid) {
@@ -1140,8 +1090,16 @@ struct xmig_guest *xmig_xen_guest_incoming(void *target,
     ap.console_port = (uint32_t)v[1];
     ap.store_gfn = v[2];
     ap.console_gfn = v[3];
+    {
+        struct xs_handle *xs = xs_open(0);
+        ap.store_domid = backend_domid(xs, "/tool/xenstored/domid");
+        ap.console_domid = backend_domid(xs, "/tool/xenconsoled/domid");
+        if (xs) {
+            xs_close(xs);
+        }
+    }
     probe->adopt = ap;
-    if (domain_info(probe, &di) < 0) {
+    if (xen_domain_info(probe, &di) < 0) {
         xen_destroy(&probe->base);
         goto fail;
     }
@@ -1187,6 +1145,7 @@ static const struct backend_ops xen_ops = {
     .digest = NULL,
     .populate = xen_populate,
     .populate_keeps_data = 1,
+    .unpopulate = xen_unpopulate,
     .set_state = xen_set,
     .commit = xen_commit,
     .discard = xen_discard,

@@ -575,3 +575,73 @@ unsigned xen_throttle_cap(unsigned percent, uint32_t vcpus,
     }
     return (unsigned)cap;
 }
+
+/* ---- what xmig can carry -------------------------------------------- */
+
+int xen_carry_refusal(const struct xen_carry_facts *f, const char *who)
+{
+    const char *dm;
+
+    switch (f->type) {
+    case XEN_CARRY_TYPE_PV:
+        return err_set(XMIG_ERR_UNSUPPORTED, 0, "%s is a PV guest: PV guests "
+                       "are not supported; use xl", who);
+    case XEN_CARRY_TYPE_HVM:
+        /* libxl starts a device model for every HVM guest; its state
+         * (emulated devices, timers, serial, disks in flight) goes in the
+         * EMULATOR records, which xmig neither writes nor loads yet. */
+        if (f->stubdom) {
+            return err_set(XMIG_ERR_UNSUPPORTED, 0, "%s is an HVM guest whose "
+                           "device model runs in a stub domain: HVM guests "
+                           "with a stub-domain device model are not "
+                           "supported: their device state would be lost; use "
+                           "xl", who);
+        }
+        if (f->dm == XEN_CARRY_DM_TRADITIONAL) {
+            return err_set(XMIG_ERR_UNSUPPORTED, 0, "%s is an HVM guest with "
+                           "qemu-traditional: HVM guests with a "
+                           "qemu-traditional device model are not supported: "
+                           "their device state would be lost; use xl", who);
+        }
+        dm = f->dm == XEN_CARRY_DM_QEMU_XEN ? "qemu-xen" : "a device model";
+        return err_set(XMIG_ERR_UNSUPPORTED, 0, "%s is an HVM guest with %s: "
+                       "HVM guests with a qemu device model are not supported "
+                       "yet: their device state would be lost; use xl", who,
+                       dm);
+    case XEN_CARRY_TYPE_PVH:
+        break;
+    case XEN_CARRY_TYPE_UNKNOWN:
+    default:
+        return err_set(XMIG_ERR_UNSUPPORTED, 0, "%s is of a guest type xmig "
+                       "does not know: only PVH guests are supported", who);
+    }
+    if (f->pci_devs) {
+        return err_set(XMIG_ERR_UNSUPPORTED, 0, "%s has %u PCI device%s "
+                       "passed through: PCI passthrough is not supported (a "
+                       "device's state cannot be moved); detach %s first",
+                       who, f->pci_devs, f->pci_devs == 1 ? "" : "s",
+                       f->pci_devs == 1 ? "it" : "them");
+    }
+    /* With memory below maxmem libxl builds the destination with
+     * populate-on-demand, into which xmig's restore does not write. */
+    if (f->target_kb && f->max_kb && f->target_kb < f->max_kb) {
+        return err_set(XMIG_ERR_UNSUPPORTED, 0, "%s uses populate-on-demand "
+                       "memory (memory %llu KiB below maxmem %llu KiB): PoD "
+                       "guests are not supported; use xl", who,
+                       (unsigned long long)f->target_kb,
+                       (unsigned long long)f->max_kb);
+    }
+    if (f->pod_entries) {
+        return err_set(XMIG_ERR_UNSUPPORTED, 0, "%s uses populate-on-demand "
+                       "memory (%llu entries in Xen): PoD guests are not "
+                       "supported; use xl", who,
+                       (unsigned long long)f->pod_entries);
+    }
+    if (f->acpi_s_state) {
+        return err_set(XMIG_ERR_UNSUPPORTED, 0, "%s is asleep in ACPI S%u: a "
+                       "sleeping guest cannot suspend itself for a move; wake "
+                       "it first (xl trigger ID s3resume)", who,
+                       f->acpi_s_state);
+    }
+    return 0;
+}

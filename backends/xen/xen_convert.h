@@ -140,6 +140,42 @@ uint64_t xen_bitmap_take(const void *xen_bits, uint64_t nr_pfns,
 unsigned xen_throttle_cap(unsigned percent, uint32_t vcpus,
                           unsigned orig_cap);
 
+/* ---- what xmig can carry -------------------------------------------- */
+
+/* What a guest needs that decides whether xmig can move it, from libxl's
+ * domain config (the running domain's, or the one a stream carries) and,
+ * on a source, from the hypervisor.  Plain values, no libxl types, so that
+ * the decision below is unit-tested without Xen. */
+enum xen_carry_type {
+    XEN_CARRY_TYPE_UNKNOWN = 0,
+    XEN_CARRY_TYPE_HVM,        /* libxl "hvm": always has a device model */
+    XEN_CARRY_TYPE_PVH,
+    XEN_CARRY_TYPE_PV,
+};
+
+enum xen_carry_dm {
+    XEN_CARRY_DM_DEFAULT = 0,  /* not said: libxl's default, qemu-xen */
+    XEN_CARRY_DM_QEMU_XEN,
+    XEN_CARRY_DM_TRADITIONAL,
+};
+
+struct xen_carry_facts {
+    enum xen_carry_type type;
+    enum xen_carry_dm dm;         /* meaningful for HVM */
+    int stubdom;                  /* the device model runs in a stub domain */
+    uint32_t pci_devs;            /* PCI devices passed through */
+    uint64_t target_kb, max_kb;   /* memory and maxmem (0: not said) */
+    uint64_t pod_entries;         /* Xen's populate-on-demand entries */
+    uint32_t acpi_s_state;        /* HVM_PARAM_ACPI_S_STATE: 3 = S3 sleep */
+};
+
+/* 0 when xmig can carry everything the guest has; else -1 with one
+ * UNSUPPORTED line "<who> <what it has>: <why xmig cannot carry it>",
+ * checked in this order: PV, a device model (stub domain, qemu-traditional,
+ * qemu-xen), PCI passthrough, populate-on-demand, ACPI sleep.  `who` is
+ * e.g. "domain 5" or "the stream's guest". */
+int xen_carry_refusal(const struct xen_carry_facts *f, const char *who);
+
 /* ---- destination ------------------------------------------------------ */
 
 /* What the toolstack that created a destination domain allocated for it

@@ -80,6 +80,99 @@ int xen_ts_config_json(uint32_t domid, char **json)
     return 0;
 }
 
+/* What decides whether xmig can carry the guest, from libxl's config. */
+static void facts_from(const libxl_domain_config *cfg,
+                       struct xen_carry_facts *f)
+{
+    const libxl_domain_build_info *b = &cfg->b_info;
+    libxl_domain_type type = b->type != LIBXL_DOMAIN_TYPE_INVALID
+                                 ? b->type
+                                 : cfg->c_info.type;
+
+    memset(f, 0, sizeof(*f));
+    switch (type) {
+    case LIBXL_DOMAIN_TYPE_HVM:
+        f->type = XEN_CARRY_TYPE_HVM;
+        break;
+    case LIBXL_DOMAIN_TYPE_PVH:
+        f->type = XEN_CARRY_TYPE_PVH;
+        break;
+    case LIBXL_DOMAIN_TYPE_PV:
+        f->type = XEN_CARRY_TYPE_PV;
+        break;
+    case LIBXL_DOMAIN_TYPE_INVALID:
+    default:
+        f->type = XEN_CARRY_TYPE_UNKNOWN;
+        break;
+    }
+    switch (b->device_model_version) {
+    case LIBXL_DEVICE_MODEL_VERSION_QEMU_XEN:
+        f->dm = XEN_CARRY_DM_QEMU_XEN;
+        break;
+    case LIBXL_DEVICE_MODEL_VERSION_QEMU_XEN_TRADITIONAL:
+        f->dm = XEN_CARRY_DM_TRADITIONAL;
+        break;
+    case LIBXL_DEVICE_MODEL_VERSION_UNKNOWN:
+    default:
+        f->dm = XEN_CARRY_DM_DEFAULT;
+        break;
+    }
+    f->stubdom = libxl_defbool_is_default(b->device_model_stubdomain)
+                     ? 0
+                     : libxl_defbool_val(b->device_model_stubdomain);
+    f->pci_devs = cfg->num_pcidevs > 0 ? (uint32_t)cfg->num_pcidevs : 0;
+    f->target_kb = b->target_memkb == LIBXL_MEMKB_DEFAULT ? 0
+                                                          : b->target_memkb;
+    f->max_kb = b->max_memkb == LIBXL_MEMKB_DEFAULT ? 0 : b->max_memkb;
+}
+
+int xen_ts_facts_domain(uint32_t domid, struct xen_carry_facts *f)
+{
+    struct toolstack ts;
+    libxl_domain_config cfg;
+    char what[96];
+    int rc;
+
+    snprintf(what, sizeof(what), "the configuration of domain %u", domid);
+    if (ts_open(&ts, what) < 0) {
+        return -1;
+    }
+    libxl_domain_config_init(&cfg);
+    rc = libxl_retrieve_domain_configuration(ts.ctx, domid, &cfg, NULL);
+    if (rc == 0) {
+        facts_from(&cfg, f);
+    }
+    libxl_domain_config_dispose(&cfg);
+    if (rc != 0) {
+        return ts_fail(&ts, XMIG_ERR_IO, rc, what);
+    }
+    ts_close(&ts);
+    return 0;
+}
+
+int xen_ts_facts_json(const char *json, struct xen_carry_facts *f)
+{
+    struct toolstack ts;
+    libxl_domain_config cfg;
+    int rc;
+
+    if (ts_open(&ts, "reading the stream's domain config") < 0) {
+        return -1;
+    }
+    libxl_domain_config_init(&cfg);
+    rc = libxl_domain_config_from_json(ts.ctx, &cfg, json);
+    if (rc == 0) {
+        facts_from(&cfg, f);
+    }
+    libxl_domain_config_dispose(&cfg);
+    if (rc != 0) {
+        return ts_fail(&ts, XMIG_ERR_PROTOCOL, rc, "the stream's domain "
+                       "config is not one libxl accepts");
+    }
+    ts_close(&ts);
+    return 0;
+}
+
 int xen_ts_domid(const char *name, uint32_t *domid)
 {
     struct toolstack ts;

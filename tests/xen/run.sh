@@ -58,7 +58,8 @@ sh "$here/../tls/make-certs.sh" "$run/work/pki" \
     host-a "DNS:host-a,IP:127.0.0.1" host-b "DNS:host-b,IP:127.0.0.1" \
     > /dev/null 2>&1 || rig_problem "tests/tls/make-certs.sh failed"
 cp "$dir/guest/vmlinuz" "$dir/guest/initrd.cpio.gz" "$run/work/guest/"
-cp "$here/scenario.sh" "$here/pvh.cfg" "$run/work/"
+cp "$here/scenario.sh" "$here/pvh.cfg" "$here/pv.cfg" "$here/hvm.cfg" \
+    "$run/work/"
 [ "${XEN_MIGRATE:-1}" = 1 ] && touch "$run/work/migrate"
 # Room for the saved image and the captured live stream (~130 MiB each).
 mkfs.ext4 -q -L work -d "$run/work" "$run/work.img" 1G > /dev/null ||
@@ -195,7 +196,11 @@ want="xmig-runs-in-dom0 create xl-save pvh-save-xmig-verify"
 want+=" pvh-save-verify-stream-v2 xl-restore xmig-save xmig-save-xmig-verify"
 want+=" xmig-save-verify-stream-v2 xmig-save-xl-restore xmig-save-keep"
 want+=" transparent-capture xl-save-xmig-restore xmig-restore-adopt xmig-restore-truncated"
-want+=" xmig-restore-small-domain xmigd-migrate xmigd-ktls"
+want+=" xmig-restore-small-domain xmigd-migrate xmigd-ktls suspend-withdrawn"
+for k in pv hvm; do
+    for c in save migrate xmigd untouched restore; do want+=" refuse-$k-$c"; done
+done
+want+=" suspend-cancel"
 [ "${XEN_MIGRATE:-1}" = 1 ] &&
     want+=" xl-migrate pvh-live-xmig-verify pvh-live-verify-stream-v2"
 [ "${XEN_MIGRATE:-1}" = 1 ] &&

@@ -177,6 +177,29 @@ else
 fi
 rm -f $OUT/keep.save
 
+# ---- a suspend request the guest does not take is withdrawn --------------------
+# The guest is paused, so it cannot act on control/shutdown: after the
+# (shortened) limit xmig withdraws the request inside a xenstore
+# transaction, leaves no file, and the guest, unpaused, runs on in the same
+# domain instead of suspending later.
+before=$(last_tick)
+id=$(xl domid $G)
+xl pause $G
+t=$(now)
+XMIG_XEN_SUSPEND_WAIT=3 timeout 300 xmig save xen:$G $OUT/w.save > withdraw.log 2>&1
+rc=$?
+took=$(since $t)
+ctl=$(xenstore-read /local/domain/$id/control/shutdown 2>&1)
+xl unpause $G
+if [ $rc = 1 ] && grep -q "did not suspend within 3 s.*(withdrawn; it runs on" withdraw.log &&
+   [ -z "$ctl" ] && ! ls $OUT/w.save* > /dev/null 2>&1 &&
+   sleep 5 && [ "$(xl domid $G)" = "$id" ]; then
+    ticks_on suspend-withdrawn "$before" "refused after $took s, control/shutdown empty again"
+else
+    fail suspend-withdrawn "exit $rc, control/shutdown '$ctl':" \
+        "$(tail -2 withdraw.log | tr '\n' ' ')"
+fi
+
 # ---- transparent records from the real guest ------------------------------------
 # xmig gathers what Xen 4.17 reports (event channel ports, grant entries,
 # the xenstore home), logs it, and refuses: watches, grant frame gfns,
@@ -265,6 +288,14 @@ fi
 [ -n "$sid" ] && xl destroy small
 rm -f $OUT/xl2.save $OUT/xl3.save
 
+# ---- guests xmig must refuse: a PV one, an HVM one with qemu-xen --------------
+# Created now (after the checks above, which count domains), in the
+# background, checked after the xmigd migration (refuse-*), while they
+# have had time to boot.
+( timeout 300 xl create /work/pv.cfg > pv-create.log 2>&1
+  timeout 300 xl create /work/hvm.cfg > hvm-create.log 2>&1 ) &
+others=$!
+
 # ---- live migration through xmigd: two daemons, mutual TLS, kTLS strict -------
 # launder CHECK: the guest goes through xl save and xl restore first.  In a
 # rig VM that had run for long (dozens of domains), guests triple-faulted
@@ -324,9 +355,155 @@ if grep -q "TLS ktls" xmigd-a.log && grep -q "received $G" xmigd-b.log &&
 else
     fail xmigd-ktls "$(tail -2 xmigd-a.log xmigd-b.log | tr '\n' ' ')"
 fi
+
+# ---- what xmig cannot carry is refused before anything is touched --------------
+# refused NAME WANT CMD...: CMD fails and says WANT.
+refused() {
+    local name=$1 want=$2
+    shift 2
+    if timeout 300 "$@" > $name.log 2>&1; then
+        fail $name "accepted: $(tail -1 $name.log)"
+    elif grep -q -- "$want" $name.log; then
+        pass $name "$(tail -1 $name.log)"
+    else
+        fail $name "$(tail -2 $name.log | tr '\n' ' ')"
+    fi
+}
+# dstate DOM: its id and xl's state flags ("3 -b----").
+dstate() { xl list "$1" 2>/dev/null | tail -n +2 | awk '{ print $2, $5 }'; }
+# untouched NAME DOM ID: still DOM with the same id, neither paused nor
+# shut down nor renamed; extra proof from the caller in $why.
+untouched() {
+    local st
+    st=$(dstate "$2")
+    if [ "${st% *}" = "$3" ] && [[ ${st#* } != *[psc]* ]] &&
+       [ "$(xl domname "$3" 2>/dev/null)" = "$2" ] &&
+       ! xl domid "$2--migratedaway" > /dev/null 2>&1 && [ -z "${bad:-}" ]; then
+        pass "$1" "domain $3 '$2' state ${st#* }: $why"
+    else
+        fail "$1" "domain '$2' now '$st' (was $3): $why ${bad:-}"
+    fi
+}
+wait $others
+pv=$(xl domid pv1 2>/dev/null)
+hvm=$(xl domid hvm1 2>/dev/null)
+pvcon=/var/log/xen/console/guest-pv1.log
+pvtick() { grep -a -o 'GUEST tick [0-9]*' $pvcon 2>/dev/null | tail -1 | cut -d' ' -f3; }
+if [ -z "$pv" ]; then
+    fail refuse-pv-create "xl create pv.cfg: $(tail -2 pv-create.log | tr '\n' ' ')"
+else
+    PVWANT="domain $pv is a PV guest: PV guests are not supported; use xl"
+    i=0
+    while [ -z "$(pvtick)" ] && [ $i -lt 120 ]; do sleep 2; i=$((i + 2)); done
+    pvbefore=$(pvtick)
+    refused refuse-pv-save "$PVWANT" xmig save xen:pv1 $OUT/pv.x
+    refused refuse-pv-migrate "$PVWANT" \
+        xmig migrate --exec "xl migrate-receive" xen:pv1
+    refused refuse-pv-xmigd "$PVWANT" \
+        xmig migrate --control /run/xmigd-a.sock pv1 127.0.0.1:5602
+    bad=
+    ls $OUT/pv.x* > /dev/null 2>&1 && bad="a file was left"
+    i=0
+    while [ "$(pvtick)" = "$pvbefore" ] && [ $i -lt 60 ]; do sleep 2; i=$((i + 2)); done
+    [ -n "$pvbefore" ] && [ "$(pvtick)" != "$pvbefore" ] ||
+        bad="${bad:+$bad, }heartbeat stuck at '$pvbefore'"
+    why="ticks on ($pvbefore -> $(pvtick))"
+    untouched refuse-pv-untouched pv1 "$pv"
+fi
+if [ -z "$hvm" ]; then
+    fail refuse-hvm-create "xl create hvm.cfg: $(tail -2 hvm-create.log | tr '\n' ' ')"
+else
+    HVMWANT="domain $hvm is an HVM guest with qemu-xen: HVM guests with a qemu"
+    HVMWANT+=" device model are not supported yet: their device state would"
+    HVMWANT+=" be lost; use xl"
+    qpid=$(pgrep -f -- "-xen-domid $hvm " | head -1)
+    refused refuse-hvm-save "$HVMWANT" xmig save xen:hvm1 $OUT/hvm.x
+    refused refuse-hvm-migrate "$HVMWANT" \
+        xmig migrate --exec "xl migrate-receive" xen:hvm1
+    refused refuse-hvm-xmigd "$HVMWANT" \
+        xmig migrate --control /run/xmigd-a.sock hvm1 127.0.0.1:5602
+    bad=
+    ls $OUT/hvm.x* > /dev/null 2>&1 && bad="a file was left"
+    [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null &&
+        [ "$(pgrep -f -- "-xen-domid $hvm " | head -1)" = "$qpid" ] ||
+        bad="${bad:+$bad, }qemu (pid '${qpid}') is gone"
+    why="qemu (pid $qpid) still serves it"
+    untouched refuse-hvm-untouched hvm1 "$hvm"
+fi
+# The destination: xl's save files of both are refused before any domain
+# is built for them.
+for k in pv hvm; do
+    dom=${k}1
+    [ "$k" = pv ] && want="the stream's guest is x86 PV: PV guests are not supported; use xl" ||
+        want="the stream's guest is an HVM guest with qemu-xen: HVM guests with a qemu device model are not supported yet"
+    if ! xl domid $dom > /dev/null 2>&1; then
+        continue
+    fi
+    if ! timeout 900 xl save $dom $OUT/$dom.save > $dom-save.log 2>&1; then
+        fail refuse-$k-restore "xl save $dom: $(tail -2 $dom-save.log | tr '\n' ' ')"
+        continue
+    fi
+    n=$(domains)
+    timeout 900 xmig restore --xen $OUT/$dom.save > refuse-$k-restore.log 2>&1
+    rc=$?
+    if [ $rc != 0 ] && grep -q -- "$want" refuse-$k-restore.log &&
+       [ "$(domains)" = "$n" ] && ! xl domid $dom > /dev/null 2>&1; then
+        pass refuse-$k-restore "no domain built: $(tail -1 refuse-$k-restore.log)"
+    else
+        fail refuse-$k-restore "exit $rc, domains $n -> $(domains):" \
+            "$(tail -2 refuse-$k-restore.log | tr '\n' ' ')"
+    fi
+    rm -f $OUT/$dom.save
+done
+xl destroy pv1 > /dev/null 2>&1
+xl destroy hvm1 > /dev/null 2>&1
 pkill xmigd
 
+# ---- a cancel during the suspend wait is honoured at once ----------------------
+# The guest is paused, so it never answers the suspend request; xmigd A
+# waits for it up to 600 s (XMIG_XEN_SUSPEND_WAIT).  SIGTERM cancels the
+# migration: the wait must end within seconds, the request be withdrawn,
+# and the guest, unpaused, run on in the same domain.
+while pgrep -x xmigd > /dev/null; do sleep 0.2; done
+rm -f /run/xmigd-a.sock /run/xmigd-b.sock
+XMIG_XEN_SUSPEND_WAIT=600 timeout 1200 xmigd -c /tmp/xmigd-a.conf > xmigd-a2.log 2>&1 &
+apid=$!
+timeout 1200 xmigd -c /tmp/xmigd-b.conf > xmigd-b2.log 2>&1 &
+i=0
+while [ $i -lt 50 ] && ! { [ -S /run/xmigd-a.sock ] && [ -S /run/xmigd-b.sock ]; }; do
+    sleep 0.2; i=$((i + 1))
+done
+before=$(last_tick)
+id=$(xl domid $G)
+xl pause $G
+timeout 900 xmig migrate --control /run/xmigd-a.sock $G 127.0.0.1:5602 \
+    > cancel.log 2>&1 &
+i=0
+while [ "$(xenstore-read /local/domain/$id/control/shutdown 2>/dev/null)" != suspend ] &&
+      [ $i -lt 600 ]; do
+    sleep 0.5; i=$((i + 1))
+done
+asked=$(xenstore-read /local/domain/$id/control/shutdown 2>/dev/null)
+t=$(now)
+kill -TERM $apid
+i=0
+while kill -0 $apid 2>/dev/null && [ $i -lt 300 ]; do sleep 0.2; i=$((i + 1)); done
+took=$(since $t)
+ctl=$(xenstore-read /local/domain/$id/control/shutdown 2>&1)
+wait $apid 2>/dev/null
+pkill xmigd
+xl unpause $G
+if [ "$asked" = suspend ] && awk -v s="$took" 'BEGIN { exit !(s < 20) }' &&
+   [ -z "$ctl" ] && grep -q "cancelled" xmigd-a2.log &&
+   sleep 5 && [ "$(xl domid $G)" = "$id" ]; then
+    ticks_on suspend-cancel "$before" "cancelled in the suspend wait, xmigd gone after $took s, control/shutdown empty again"
+else
+    fail suspend-cancel "request '$asked', xmigd stopped after $took s," \
+        "control/shutdown '$ctl': $(tail -2 xmigd-a2.log cancel.log | tr '\n' ' ')"
+fi
+
 # ---- live migration to localhost, the stream captured -------------------------
+
 [ -f /work/migrate ] || exit 0
 launder xl-migrate
 before=$(last_tick)
