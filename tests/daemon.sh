@@ -10,7 +10,7 @@
 #   XMIG=bin/xmig XMIGD=bin/xmigd [CERTS=obj/certs] bash tests/daemon.sh
 #
 # CERTS is a directory made by tests/tls/make-certs.sh (copied, never
-# changed; made here when unset).  DAEMON_PARTS="1 2 3 4 5" picks parts;
+# changed; made here when unset).  DAEMON_PARTS="1 2 3 4 5 6" picks parts;
 # DAEMON_NO_NETNS=1 takes part 2's loopback fallback without trying netns.
 # Every daemon runs under timeout(1) and is stopped on exit; every wait is
 # bounded.  Only loopback addresses are used and, when the sandbox allows
@@ -26,7 +26,7 @@ abs() { (cd "$(dirname "$1")" && printf '%s/%s\n' "$(pwd)" "$(basename "$1")"); 
 HERE=$(cd "$(dirname "$0")" && pwd)
 XMIG=$(abs "${XMIG:-bin/xmig}")
 XMIGD=$(abs "${XMIGD:-bin/xmigd}")
-PARTS=${DAEMON_PARTS:-1 2 3 4 5}
+PARTS=${DAEMON_PARTS:-1 2 3 4 5 6}
 for f in "$XMIG" "$XMIGD"; do
     [ -x "$f" ] || { echo "daemon: missing $f" >&2; exit 1; }
 done
@@ -989,8 +989,75 @@ part4() {
     verdict "backend = kvm is refused with a clear error"
 }
 
+# ---- 6. live progress and job statistics -----------------------------------
+
+# The progress line of xmig migrate, with or without a daemon (tests/cli.sh
+# checks the same wording for a sim guest moved from the CLI).
+PROGRESS_RE='xmig migrate: [a-z0-9]+: [0-9.]+ s, round [0-9]+( \(paused\))? [0-9]+%, memory [0-9]+%: [0-9.]+ MiB sent, [0-9.]+ MiB left, [0-9.]+ MiB/s \(average [0-9.]+\), dirty [0-9]+ pages/s, expected downtime ([0-9]+ ms|\?), throttle [0-9]+%, ETA ([0-9]+ s|\?)$'
+
+part6() {
+    local st st2 id i pid n txt
+    echo "--- 6. live progress and job statistics"
+    mkconf pa 127.0.0.1:0 host-a
+    mkconf pb 127.0.0.1:0 host-b
+    start pa && start pb
+    # 32 MiB of data capped to 8 MiB/s: round 1 alone takes ~4 s.
+    create pa slow --memory 32 --fill 100 --workload mixed
+    timeout 60 script -qfc "'$XMIG' migrate --control '$(sock pa)' --bandwidth 8 slow 127.0.0.1:${PORT[pb]}" \
+        /dev/null </dev/null >"$T/p6.pty" 2>&1 &
+    pid=$!
+    id=
+    for i in $(seq 100); do
+        st=$(timeout 10 "$XMIG" status --control "$(sock pa)" --json 2>/dev/null)
+        id=$(q '[m["migration"] for m in d["migrations"] if m["guest"] == "slow" and m["state"] == "running" and m["round"] >= 1][-1] if any(m["guest"] == "slow" and m["state"] == "running" and m["round"] >= 1 for m in d["migrations"]) else ""' <<<"$st")
+        [ -n "$id" ] && break
+        sleep 0.1
+    done
+    [ -n "$id" ] || note "the migration of slow did not show as running: ${st:0:300}"
+    st=$(timeout 10 "$XMIG" status --control "$(sock pa)" --json "${id:-0}" 2>&1)
+    sleep 1.2
+    st2=$(timeout 10 "$XMIG" status --control "$(sock pa)" --json "${id:-0}" 2>&1)
+    txt=$(timeout 10 "$XMIG" status --control "$(sock pa)" 2>&1)
+    [ "$(q 'd["status"]["round"] == 1 and isinstance(d["status"]["stats"], dict) and d["status"]["stats"]["job"]["memory_total"] == 32 << 20 and d["status"]["stats"]["job"]["time_elapsed"] > 0 and d["status"]["stats"]["job"]["data_processed"] > 0' <<<"$st")" = true ] ||
+        note "status --json while running: ${st:0:400}"
+    [ "$(python3 -c 'import json,sys; a=json.loads(sys.argv[1])["status"]; b=json.loads(sys.argv[2])["status"]; print(b["round"] == 1 and b["elapsed_s"] >= a["elapsed_s"] + 1.0 and b["stats"]["bytes"] > a["stats"]["bytes"])' "$st" "$st2" 2>&1)" = True ] ||
+        note "within round 1, 1.2 s apart, elapsed and bytes do not advance: ${st:0:250} / ${st2:0:250}"
+    grep -q '^  ID GUEST .* STATE .* ROUND .* ELAPSED .* ETA$' <<<"$txt" && grep -qE "^ +$id slow +127.0.0.1:${PORT[pb]} +running +1 [0-9]+%" <<<"$txt" ||
+        note "xmig status: $txt"
+    verdict "while a migration runs: status --json has live statistics, elapsed ticks within a round, xmig status has a header" pa pb
+    for i in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    wait "$pid" || note "xmig migrate under script: exit $?"
+    tr '\r' '\n' <"$T/p6.pty" | sed 's/\x1b\[K//g' >"$T/p6.lines"
+    n=$(grep -E "$PROGRESS_RE" "$T/p6.lines" | grep -c ' round 1 ')
+    [ "$n" -ge 2 ] || note "progress line within round 1: $n times: $(head -c 500 "$T/p6.pty")"
+    grep -q "slow moved to 127.0.0.1:${PORT[pb]}" "$T/p6.lines" || note "result: $(tail -c 300 "$T/p6.lines")"
+    verdict "xmig migrate of a daemon's guest on a terminal: the progress line moves within round 1, in the CLI's wording" pa pb
+
+    st=$(timeout 10 "$XMIG" status --control "$(sock pa)" --json "${id:-0}" 2>&1)
+    [ "$(q 'd["status"]["state"] == "done" and d["status"]["stats"]["job"]["memory_remaining"] == 0 and d["status"]["stats"]["job"]["memory_page_size"] == 4096 and d["status"]["stats"]["rounds"][0]["dirty_pages_s"] > 0 and d["status"]["stats"]["job"]["setup_time"] > 0' <<<"$st")" = true ] ||
+        note "statistics when done: ${st:0:400}"
+    txt=$(timeout 10 "$XMIG" status --control "$(sock pa)" "${id:-0}" 2>&1)
+    for f in "Time elapsed:" "Time remaining:" "Setup time:" "Downtime:" "Data processed:" "Data remaining:" "Data total:" "Memory processed:" "Memory remaining:" "Memory total:" "Memory bandwidth:" "Dirty rate:" "Iteration:" "Constant pages:" "Normal pages:" "Normal data:" "Page size:" "Auto converge throttle:"; do
+        grep -q "^$f" <<<"$txt" || note "xmig status $id lacks '$f'"
+    done
+    verdict "job statistics when done: libvirt's fields in JSON and in xmig status ID" pa
+
+    # Downtime over its target: a warning in the result and in the log.
+    create pa quick --memory 16
+    cli p6w 60 migrate --control "$(sock pa)" --downtime 1 --max-iters 1 quick "127.0.0.1:${PORT[pb]}"
+    [ "$RC" = 0 ] || note "migrate quick: exit $RC: $(cat "$T/p6w.err")"
+    grep -qE "quick: warning: downtime [0-9.]+ ms exceeded its 1 ms target \(stop [0-9.]+ ms, last pages and state [0-9.]+ ms, destination [0-9.]+ ms\)" "$T/p6w.err" ||
+        note "no warning in the result: $(cat "$T/p6w.err")"
+    grep -q "quick: downtime .* exceeded its 1 ms target (stop" "$T/pa.log" ||
+        note "no warning in the log: $(tail -n 3 "$T/pa.log")"
+    verdict "a downtime over its target is a warning, with its parts, in the result and the log" pa pb
+    stop pa
+    stop pb
+}
+
 for part in $PARTS; do
     case $part in
+        6) part6 ;;
         1 | 5) [ -n "${did1:-}" ] || { part1; did1=1; } ;;
         2) part2 ;;
         3) part3 ;;

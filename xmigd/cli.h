@@ -39,6 +39,13 @@ int ctl_simple_request(const char *cmd, const char *control,
 int migrate_via_daemon(const char *control, const char *guest,
                        const char *dest, struct json_t *params, int json);
 
+/* The progress line (progress.c): one wording with or without xmigd. */
+void progress_format(char *buf, size_t len, const char *guest,
+                     const struct xmig_iteration_stats *r);
+void progress_print(int tty, const char *guest,
+                    const struct xmig_iteration_stats *r);
+void progress_from_status(struct json_t *s, struct xmig_iteration_stats *r);
+
 /* "-" is standard input.  Returns a transport owning the fd, or NULL with a
  * message printed. */
 struct xmig_transport *cli_open_input(const char *cmd, const char *path);

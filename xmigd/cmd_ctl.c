@@ -141,12 +141,18 @@ static int common_opt(struct common *c, int opt, const char *arg)
 
 static void print_guest(json_t *o)
 {
-    int xen = json_object_get(o, "domid") != NULL;
+    char domid[16] = "-", beat[24] = "-";
 
-    printf("%-20s %-10s %8.0f MiB  %-9s %s %.0f\n", str_or(o, "name"),
+    /* A domain of this Xen host has a domid; a sim guest a heartbeat. */
+    if (json_object_get(o, "domid")) {
+        snprintf(domid, sizeof(domid), "%.0f", cj_num(o, "domid", 0));
+    }
+    if (json_object_get(o, "heartbeat")) {
+        snprintf(beat, sizeof(beat), "%.0f", cj_num(o, "heartbeat", 0));
+    }
+    printf("%-20s %-10s %8.0f MiB  %-9s %6s %12s\n", str_or(o, "name"),
            str_or(o, "state"), cj_num(o, "memory_mib", 0), str_or(o, "origin"),
-           xen ? "domain" : "heartbeat",
-           xen ? cj_num(o, "domid", 0) : cj_num(o, "heartbeat", 0));
+           domid, beat);
 }
 
 int list_main(int argc, char **argv)
@@ -172,7 +178,8 @@ int list_main(int argc, char **argv)
     if (c.json) {
         print_json(o);
     } else {
-        printf("%-20s %-10s %12s  %-9s\n", "NAME", "STATE", "MEMORY", "ORIGIN");
+        printf("%-20s %-10s %12s  %-9s %6s %12s\n", "NAME", "STATE",
+               "MEMORY", "ORIGIN", "DOMID", "HEARTBEAT");
         json_array_foreach(json_object_get(o, "guests"), i, g) {
             print_guest(g);
         }
@@ -332,18 +339,79 @@ int cancel_main(int argc, char **argv)
     return simple(argc, argv, "cancel", "cancel", "migration", 1);
 }
 
+#define STATUS_HEADER                                                        \
+    "  ID GUEST            DESTINATION            STATE     ROUND        "    \
+    "ELAPSED   SENT MiB  LEFT MiB   MiB/s  DIRTY/s THROTTLE    ETA\n"
+
+/* One row of the table: live figures while it runs. */
 static void print_status(json_t *o)
 {
     const char *err = cj_str(o, "error");
+    double eta = cj_num(o, "eta_s", -1);
+    char round[24], etas[16] = "-";
 
-    printf("%4.0f  %-16s -> %-22s %-9s round %.0f%s  %.0f MiB/s  dirty "
-           "%.0f pages/s  throttle %.0f%%  %.1f s%s%s\n",
+    snprintf(round, sizeof(round), "%.0f%s %.0f%%", cj_num(o, "round", 0),
+             cj_bool(o, "final", 0) ? "*" : "",
+             cj_num(o, "dirty_pages", 0) > 0
+                 ? 100.0 * (1.0 - cj_num(o, "remaining_pages", 0) /
+                                      cj_num(o, "dirty_pages", 0))
+                 : 0);
+    if (eta >= 0 && strcmp(str_or(o, "state"), "running") == 0) {
+        snprintf(etas, sizeof(etas), "%.0f s", eta);
+    }
+    printf("%4.0f %-16s %-22s %-9s %-10s %7.1f s %10.1f %9.1f %7.1f %8.0f "
+           "%7.0f%% %6s%s%s\n",
            cj_num(o, "migration", 0), str_or(o, "guest"),
-           str_or(o, "destination"), str_or(o, "state"), cj_num(o, "round", 0),
-           cj_bool(o, "final", 0) ? " (paused)" : "",
+           str_or(o, "destination"), str_or(o, "state"), round,
+           cj_num(o, "elapsed_s", 0), cj_num(o, "sent_mib", 0),
+           cj_num(o, "remaining_pages", 0) * 4096.0 / 1048576.0,
            cj_num(o, "transfer_mib_s", 0), cj_num(o, "dirty_pages_s", 0),
-           cj_num(o, "throttle", 0), cj_num(o, "elapsed_s", 0),
-           err && err[0] ? ": " : "", err ? err : "");
+           cj_num(o, "throttle", 0), etas, err && err[0] ? "  " : "",
+           err ? err : "");
+}
+
+/* One migration's job statistics, as virsh domjobinfo shows a job. */
+static void print_job(json_t *o)
+{
+    json_t *st = json_object_get(o, "stats"), *j = json_object_get(st, "job");
+    const char *w = cj_str(st, "warning");
+
+    printf("%-24s %.0f\n%-24s %s\n%-24s %s\n%-24s %s\n", "Migration:",
+           cj_num(o, "migration", 0), "Guest:", str_or(o, "guest"),
+           "Destination:", str_or(o, "destination"), "State:",
+           str_or(o, "state"));
+    if (!json_is_object(j)) {
+        return;
+    }
+#define MIB(k) (cj_num(j, k, 0) / 1048576.0)
+    printf("%-24s %.0f ms\n%-24s %.0f ms\n%-24s %.0f ms\n%-24s %.0f ms\n",
+           "Time elapsed:", cj_num(j, "time_elapsed", 0), "Time remaining:",
+           cj_num(j, "time_remaining", 0), "Setup time:",
+           cj_num(j, "setup_time", 0), "Downtime:", cj_num(j, "downtime", 0));
+    printf("%-24s %.3f MiB\n%-24s %.3f MiB\n%-24s %.3f MiB\n",
+           "Data processed:", MIB("data_processed"), "Data remaining:",
+           MIB("data_remaining"), "Data total:", MIB("data_total"));
+    printf("%-24s %.3f MiB\n%-24s %.3f MiB\n%-24s %.3f MiB\n",
+           "Memory processed:", MIB("memory_processed"), "Memory remaining:",
+           MIB("memory_remaining"), "Memory total:", MIB("memory_total"));
+    printf("%-24s %.3f MiB/s\n%-24s %.0f pages/s\n%-24s %.0f\n"
+           "%-24s %.0f\n%-24s %.0f\n%-24s %.0f\n%-24s %.0f octets\n"
+           "%-24s %.0f%%\n",
+           "Memory bandwidth:", MIB("memory_bps"), "Dirty rate:",
+           cj_num(j, "memory_dirty_rate", 0), "Iteration:",
+           cj_num(j, "memory_iteration", 0), "Constant pages:",
+           cj_num(j, "memory_constant", 0), "Normal pages:",
+           cj_num(j, "memory_normal", 0), "Normal data:",
+           cj_num(j, "memory_normal_bytes", 0), "Page size:",
+           cj_num(j, "memory_page_size", 0), "Auto converge throttle:",
+           cj_num(j, "auto_converge_throttle", 0));
+#undef MIB
+    if (cj_str(j, "errmsg")) {
+        printf("%-24s %s\n", "Error message:", cj_str(j, "errmsg"));
+    }
+    if (w) {
+        printf("%-24s %s\n", "Warning:", w);
+    }
 }
 
 int status_main(int argc, char **argv)
@@ -378,8 +446,12 @@ int status_main(int argc, char **argv)
     if (c.json) {
         print_json(o);
     } else if (json_object_get(o, "status")) {
+        printf(STATUS_HEADER);
         print_status(json_object_get(o, "status"));
+        printf("\n");
+        print_job(json_object_get(o, "status"));
     } else {
+        printf(STATUS_HEADER);
         json_array_foreach(json_object_get(o, "migrations"), i, m) {
             print_status(m);
         }
@@ -395,7 +467,8 @@ int migrate_via_daemon(const char *control, const char *guest,
                        const char *dest, json_t *params, int json)
 {
     json_t *o, *req = params;
-    int id, tty = isatty(STDERR_FILENO);
+    int id, tty = isatty(STDERR_FILENO), printed = 0;
+    double last_report = -1;
 
     if (!req || json_object_set_new(req, "op", json_string("migrate")) < 0 ||
         json_object_set_new(req, "guest", json_string(guest)) < 0 ||
@@ -425,19 +498,28 @@ int migrate_via_daemon(const char *control, const char *guest,
         state = str_or(s, "state");
         if (!json && strcmp(state, "running") == 0 &&
             cj_num(s, "round", 0) >= 1) {
-            fprintf(stderr, "%sxmig migrate: %s round %.0f%s, %.0f MiB/s, "
-                            "dirty %.0f pages/s, throttle %.0f%%, %.1f s%s",
-                    tty ? "\r\033[K" : "", guest, cj_num(s, "round", 0),
-                    cj_bool(s, "final", 0) ? " (paused)" : "",
-                    cj_num(s, "transfer_mib_s", 0),
-                    cj_num(s, "dirty_pages_s", 0), cj_num(s, "throttle", 0),
-                    cj_num(s, "elapsed_s", 0), tty ? "" : "\n");
+            /* On a terminal every poll (the clock ticks); else each new
+             * report once. */
+            double made = cj_num(s, "elapsed_s", 0) -
+                          cj_num(s, "report_age_s", 0);
+            struct xmig_iteration_stats r;
+            if (tty || made != last_report) {
+                progress_from_status(s, &r);
+                progress_print(tty, guest, &r);
+                printed = 1;
+            }
+            last_report = made;
         }
         if (strcmp(state, "queued") != 0 && strcmp(state, "running") != 0) {
             int ok = strcmp(state, "done") == 0;
             json_t *stats = json_object_get(s, "stats");
-            if (tty && !json) {
+            const char *warning = cj_str(stats, "warning");
+            if (tty && printed) {
                 fprintf(stderr, "\n");
+            }
+            if (ok && warning) {
+                fprintf(stderr, "xmig migrate: %s: warning: %s\n", guest,
+                        warning);
             }
             if (json && json_is_object(stats)) {
                 print_json(stats);

@@ -24,7 +24,8 @@
 #include "xmigd/tls_opts.h"
 
 struct report {
-    int tty, json;
+    int tty, json, printed;
+    const char *guest;
 };
 
 static void progress(void *user, const struct xmig_iteration_stats *r)
@@ -34,14 +35,8 @@ static void progress(void *user, const struct xmig_iteration_stats *r)
     if (rep->json) {
         return;
     }
-    fprintf(stderr, "%sxmig migrate: round %u%s: %llu pages (%llu zero), "
-                    "%.0f MiB/s, dirty %.0f pages/s, throttle %u%%, "
-                    "%.2f s%s",
-            rep->tty ? "\r\033[K" : "", r->iteration,
-            r->final ? " (paused)" : "", (unsigned long long)r->pages_sent,
-            (unsigned long long)r->zero_pages, r->transfer_rate / 1048576.0,
-            r->dirty_rate, r->throttle, r->start_s + r->duration_s,
-            rep->tty && !r->final ? "" : "\n");
+    progress_print(rep->tty, rep->guest, r);
+    rep->printed = 1;
 }
 
 static void print_report(const char *who, const struct xmig_migrate_stats *st,
@@ -52,6 +47,9 @@ static void print_report(const char *who, const struct xmig_migrate_stats *st,
     if (json) {
         if (xmig_migrate_stats_json(st, buf, sizeof(buf)) == 0) {
             printf("%s\n", buf);
+        }
+        if (xmig_migrate_stats_warning(st, buf, sizeof(buf))) {
+            fprintf(stderr, "%s: warning: %s\n", who, buf);
         }
         return;
     }
@@ -67,6 +65,9 @@ static void print_report(const char *who, const struct xmig_migrate_stats *st,
            st->verified ? "verified" : "not verified",
            st->stop_reason[0] ? ", pre-copy stopped: " : "",
            st->stop_reason);
+    if (xmig_migrate_stats_warning(st, buf, sizeof(buf))) {
+        fprintf(stderr, "%s: warning: %s\n", who, buf);
+    }
 }
 
 static void migrate_help(FILE *out)
@@ -209,7 +210,7 @@ int migrate_main(int argc, char **argv)
     struct xmig_migrate_params p;
     struct xmig_migrate_stats st;
     struct xmig_tls_config *tls = xmig_tls_config_create();
-    struct report rep = { isatty(STDERR_FILENO), 0 };
+    struct report rep = { isatty(STDERR_FILENO), 0, 0, NULL };
     const char *cert = NULL, *key = NULL;
     struct xmig_transport *t;
     struct xmig_guest *g;
@@ -340,6 +341,7 @@ int migrate_main(int argc, char **argv)
     p.initial_downtime_ms = p.downtime_ms < 30 ? p.downtime_ms : 30;
     p.progress = progress;
     p.user_data = &rep;
+    rep.guest = argv[optind];
     if (xen) {
         uint32_t domid;
         g = xmig_xen_domain_lookup(argv[optind] + 4, &domid) < 0
@@ -372,9 +374,11 @@ int migrate_main(int argc, char **argv)
         return EXIT_INVALID;
     }
     rc = xmig_migrate_send(g, t, &p, &st);
+    if (rep.tty && rep.printed) {
+        fprintf(stderr, "\n");   /* the progress line stays */
+    }
     if (rc < 0) {
-        fprintf(stderr, "%sxmig migrate: %s\n", rep.tty ? "\n" : "",
-                xmig_error_message());
+        fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
     } else {
         print_report("xmig migrate", &st, rep.json);
     }

@@ -8,6 +8,7 @@
 #define XMIG_DAEMON_H
 
 #include <pthread.h>
+#include <time.h>
 
 #include "xmig.h"
 
@@ -54,8 +55,9 @@ struct d_migration {
     struct xmig_migrate_params params;
     char tls[16];
     volatile int cancel;
-    struct xmig_iteration_stats last;
-    struct xmig_migrate_stats stats;
+    struct xmig_iteration_stats last;   /* the last progress report */
+    struct xmig_migrate_stats stats;    /* the engine's (its thread's) */
+    struct xmig_migrate_stats live;     /* a copy, at each report */
     char error[512];
     double started;
     pthread_t thread;
@@ -73,6 +75,14 @@ struct daemon {
     int listen_fd, control_fd;
     int listen_port;
 };
+
+static inline double d_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* daemon_config.c */
 int d_config_load(struct d_config *c, const char *path);
