@@ -31,7 +31,7 @@ CLI_SRCS := xmigd/xmig.c xmigd/cmd_verify.c xmigd/cmd_dump.c \
 	xmigd/dump_transparent.c xmigd/cmd_sample.c xmigd/cmd_tls_info.c \
 	xmigd/cmd_migrate.c xmigd/net.c xmigd/cmd_ctl.c xmigd/ctl_json.c \
 	xmigd/cmd_save.c xmigd/atomic_file.c xmigd/cmd_report.c \
-	xmigd/progress.c
+	xmigd/progress.c xmigd/cli_number.c
 TEST_NAMES := test_cursor test_records test_negative test_streams \
 	test_writer test_errors test_transparent test_xen test_migrate \
 	test_engine_paths test_xl_config
@@ -68,7 +68,7 @@ FUZZ_BINS := $(FUZZ_NAMES:%=$(O)/fuzz/%)
 XMIGD_SRCS := xmigd/xmigd.c xmigd/daemon_config.c xmigd/daemon_guests.c \
 	xmigd/daemon_migrate.c xmigd/daemon_control.c xmigd/ctl_json.c xmigd/ctl_requests.c \
 	xmigd/net.c xmigd/cmd_save.c xmigd/atomic_file.c xmigd/cmd_ctl.c \
-	xmigd/progress.c
+	xmigd/progress.c xmigd/cli_number.c
 XMIGD_OBJS := $(XMIGD_SRCS:%.c=$(O)/%.o)
 
 all: libxmig.a $(SONAME) xmig bin/xmigd

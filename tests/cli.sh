@@ -153,6 +153,52 @@ expect 2 "save --transparent of a daemon guest" -- \
 grep -q "only for 'sim' and xen: guests" err && ok ||
     bad "save --transparent refusal says why: $(cat err)"
 
+# One consistent command line: help and version everywhere, --help on
+# every subcommand (exit 0, on stdout), bad values named in their unit.
+expect 0 "xmig help" -- "$XMIG" help
+grep -q "^  migrate " out && grep -q "^  report " out && ok || bad "xmig help lists subcommands"
+expect 0 "xmig version" -- "$XMIG" version
+grep -q '^xmig [0-9]' out && ok || bad "xmig version: $(cat out)"
+expect 2 "xmig help nope" -- "$XMIG" help nope
+grep -q "'nope' is not a subcommand" err && ok || bad "help of an unknown subcommand: $(cat err)"
+subs=$("$XMIG" help | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p')
+[ "$(echo "$subs" | wc -w)" -ge 16 ] && ok || bad "subcommand list: $subs"
+for c in $subs; do
+    expect 0 "xmig $c --help" -- "$XMIG" "$c" --help
+    { grep -q "usage: xmig $c\|^usage: xmig <subcommand>" out && [ ! -s err ]; } && ok ||
+        bad "xmig $c --help: usage on stdout: $(head -2 out) / $(head -2 err)"
+    expect 0 "xmig help $c" -- "$XMIG" help "$c"
+done
+# bad-value CMD OPTION VALUE PHRASE: refused (2), the value and unit named
+bad_value() {
+    local c=$1 o=$2 v=$3 phrase=$4
+    shift 4
+    expect 2 "$c --$o $v" -- "$XMIG" "$c" "--$o" "$v" "$@"
+    grep -qF "xmig $c: --$o '$v': $phrase" err && ok || bad "$c --$o $v: $(cat err)"
+}
+bad_value migrate downtime abc "give a whole number of milliseconds from 1 to" sim 127.0.0.1:9
+bad_value migrate downtime 0 "give a whole number of milliseconds from 1 to" sim 127.0.0.1:9
+bad_value migrate bandwidth 1x "give a whole number of MiB/s from 0 to" sim 127.0.0.1:9
+bad_value migrate max-iters -3 "give a whole number of rounds from 1 to 1000" sim 127.0.0.1:9
+bad_value migrate sim-memory abc "give a whole number of MiB from 1 to" sim 127.0.0.1:9
+bad_value migrate sim-fill 101 "give a whole number of percent from 0 to 100" sim 127.0.0.1:9
+bad_value migrate sim-domid 40000 "give a whole number from 1 to 32751" sim 127.0.0.1:9
+bad_value migrate warmup soon "give a number of seconds from 0 to 3600" sim 127.0.0.1:9
+bad_value migrate-receive run -1 "give a number of seconds from 0 to"
+bad_value migrate-receive max-memory 0 "give a whole number of MiB from 1 to"
+bad_value create memory abc "give a whole number of MiB from 1 to 4194304" g1
+bad_value create fill 200 "give a whole number of percent from 0 to 100" g1
+bad_value sample pages lots "give a whole number of pages from 0 to" x.xl
+bad_value restore domid 0 "give a whole number from 1 to 32751" --xen s.xl
+expect 2 "status abc" -- "$XMIG" status abc
+grep -q "'abc' is not a migration number" err && ok || bad "status abc: $(cat err)"
+expect 2 "migrate without a destination" -- "$XMIG" migrate sim
+grep -q "where to? give HOST:PORT" err && ok || bad "migrate sim: $(cat err)"
+expect 2 "report of a missing file" -- "$XMIG" report /nonexistent
+grep -q "cannot open /nonexistent: No such file or directory" err && ok || bad "report /nonexistent: $(cat err)"
+expect 1 "list without a daemon" -- "$XMIG" list --control "$T/none.sock"
+grep -q "cannot reach xmigd at $T/none.sock" err && ok || bad "list without a daemon: $(cat err)"
+
 # Live progress on a terminal: under a pseudo-terminal (script(1)), a
 # migration capped to 4 MiB/s spends ~3 s in round 1; the one progress
 # line must be rewritten within that round, in the wording xmig migrate

@@ -1051,6 +1051,28 @@ part6() {
     grep -q "quick: downtime .* exceeded its 1 ms target (stop" "$T/pa.log" ||
         note "no warning in the log: $(tail -n 3 "$T/pa.log")"
     verdict "a downtime over its target is a warning, with its parts, in the result and the log" pa pb
+
+    # One consistent CLI against a daemon: headers, names in errors, and
+    # restore keeps the saved name (as xl does) unless --name.
+    create pa keepme --memory 16
+    txt=$(timeout 10 "$XMIG" list --control "$(sock pa)" 2>&1)
+    grep -qE '^NAME +STATE +MEMORY +ORIGIN +DOMID +HEARTBEAT$' <<<"$txt" &&
+        grep -qE '^keepme +running +16 MiB +created +- +[0-9]+$' <<<"$txt" || note "xmig list: $txt"
+    cli p6d 10 destroy --control "$(sock pa)" web1
+    [ "$RC" = 1 ] && grep -q "no such guest: web1" "$T/p6d.err" || note "destroy web1: $RC $(cat "$T/p6d.err")"
+    cli p6c 10 create --control "$(sock pa)" keepme
+    grep -q "a guest named keepme exists" "$T/p6c.err" || note "create twice: $(cat "$T/p6c.err")"
+    cli p6m 10 migrate --control "$(sock pa)" web1 "127.0.0.1:${PORT[pb]}"
+    grep -q "web1" "$T/p6m.err" || note "migrate web1: $(cat "$T/p6m.err")"
+    cli p6s 60 save --control "$(sock pa)" keepme "$T/keepme.xl"
+    [ "$RC" = 0 ] || note "save keepme: $RC $(cat "$T/p6s.err")"
+    cli p6r 60 restore --control "$(sock pa)" "$T/keepme.xl"
+    [ "$RC" = 0 ] && [ "$(gfield pa keepme state)" = running ] ||
+        note "restore keeps the saved name: $RC $(cat "$T/p6r.out" "$T/p6r.err") $(list_json pa)"
+    cli p6r2 60 restore --control "$(sock pa)" --name other "$T/keepme.xl"
+    [ "$RC" = 0 ] && [ "$(gfield pa other state)" = running ] ||
+        note "restore --name other: $RC $(cat "$T/p6r2.err")"
+    verdict "xmig list has a header; errors name the guest; restore keeps the saved name unless --name" pa
     stop pa
     stop pb
 }

@@ -137,7 +137,31 @@ static int common_opt(struct common *c, int opt, const char *arg)
 
 #define COMMON_OPTIONS                                                       \
     { "control", required_argument, NULL, 'c' },                             \
-        { "json", no_argument, NULL, 'j' }
+        { "json", no_argument, NULL, 'j' },                                  \
+        { "help", no_argument, NULL, 'h' }
+
+/* usage on stdout (asked for, exit 0) or stderr (a mistake, exit 2). */
+static int usage_of(int asked, const char *text)
+{
+    fputs(text, asked ? stdout : stderr);
+    return asked ? 0 : EXIT_USAGE;
+}
+
+#define LIST_USAGE                                                           \
+    "usage: xmig list [--json] [--control PATH]\n"                           \
+    "  the guests xmigd keeps: name, state, memory, origin, domain id (a\n"  \
+    "  domain of this Xen host) or heartbeat (a sim guest)\n"
+#define CREATE_USAGE                                                         \
+    "usage: xmig create [--memory MIB] [--vcpus N] "                         \
+    "[--workload idle|mixed|stress]\n"                                       \
+    "                   [--rate PAGES/S] [--fill PERCENT] [--domid D] "       \
+    "[--control PATH] NAME\n"                                                \
+    "  start a sim guest NAME in xmigd (default 512 MiB, 2 vCPUs, mixed,\n"  \
+    "  50% filled, domid 11)\n"
+#define STATUS_USAGE                                                         \
+    "usage: xmig status [--json] [--control PATH] [ID]\n"                    \
+    "  xmigd's migrations with live progress; with ID, its job statistics\n"
+
 
 static void print_guest(json_t *o)
 {
@@ -165,11 +189,14 @@ int list_main(int argc, char **argv)
     int opt;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (!common_opt(&c, opt, optarg)) {
-            fprintf(stderr, "usage: xmig list [--json] [--control PATH]\n");
-            return EXIT_USAGE;
+            return usage_of(opt == 'h', LIST_USAGE);
         }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "xmig list: takes no arguments (xmig list --help)\n");
+        return EXIT_USAGE;
     }
     o = ask("list", c.control, json_pack("{s:s}", "op", "list"));
     if (!o) {
@@ -193,18 +220,27 @@ static int number_opt(const char *cmd, const char *opt, const char *arg,
                       unsigned long min, unsigned long max, const char *unit,
                       unsigned long *out)
 {
-    char *end;
-    unsigned long v;
+    uint64_t v;
 
-    errno = 0;
-    v = strtoul(arg, &end, 10);
-    if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max) {
-        fprintf(stderr, "xmig %s: --%s '%s': give a whole number from %lu "
-                        "to %lu%s%s\n",
-                cmd, opt, arg, min, max, unit[0] ? " " : "", unit);
+    if (cli_uint(cmd, opt, arg, min, max, unit, &v) < 0) {
         return -1;
     }
-    *out = v;
+    *out = (unsigned long)v;
+    return 0;
+}
+
+/* A migration's number (an argument: named as what it is). */
+static int migration_id(const char *cmd, const char *arg, unsigned long *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtoul(arg, &end, 10);
+    if (errno || end == arg || *end || arg[0] == '-' || *out > 0x7fffffff) {
+        fprintf(stderr, "xmig %s: '%s' is not a migration number (xmig "
+                        "status lists them)\n", cmd, arg);
+        return -1;
+    }
     return 0;
 }
 
@@ -227,17 +263,20 @@ int create_main(int argc, char **argv)
     int opt, rc = 0;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (common_opt(&c, opt, optarg)) {
             continue;
         }
         switch (opt) {
+        case 'h':
+            return usage_of(1, CREATE_USAGE);
         case 'm':
             rc |= number_opt("create", "memory", optarg, 1, 1ul << 22, "MiB",
                              &mem);
             break;
         case 'v':
-            rc |= number_opt("create", "vcpus", optarg, 1, 128, "", &vcpus);
+            rc |= number_opt("create", "vcpus", optarg, 1, 128, "vCPUs",
+                             &vcpus);
             break;
         case 'w':
             wl = optarg;
@@ -247,7 +286,8 @@ int create_main(int argc, char **argv)
                              "pages/s", &rate);
             break;
         case 'f':
-            rc |= number_opt("create", "fill", optarg, 0, 100, "%", &fill);
+            rc |= number_opt("create", "fill", optarg, 0, 100, "percent",
+                             &fill);
             break;
         case 'd':
             rc |= number_opt("create", "domid", optarg, 1, 0x7fef, "",
@@ -261,7 +301,10 @@ int create_main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (optind != argc - 1) {
-        goto usage;
+        fprintf(stderr, "xmig create: %s (xmig create --help)\n",
+                optind == argc ? "give the new guest a NAME"
+                               : "one NAME only");
+        return EXIT_USAGE;
     }
     o = ask("create", c.control,
             json_pack("{s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:I}", "op",
@@ -277,10 +320,7 @@ int create_main(int argc, char **argv)
     json_decref(o);
     return 0;
 usage:
-    fprintf(stderr, "usage: xmig create [--memory MIB] [--vcpus N] "
-                    "[--workload idle|mixed|stress] [--rate PAGES/S] "
-                    "[--fill PERCENT] [--domid D] [--control PATH] NAME\n");
-    return EXIT_USAGE;
+    return usage_of(0, CREATE_USAGE);
 }
 
 int ctl_simple_request(const char *cmd, const char *control, json_t *req)
@@ -308,19 +348,23 @@ static int simple(int argc, char **argv, const char *cmd, const char *op,
     int opt;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (!common_opt(&c, opt, optarg)) {
-            optind = argc + 1;
-            break;
+            fprintf(opt == 'h' ? stdout : stderr,
+                    "usage: xmig %s [--control PATH] %s\n  %s\n", cmd,
+                    numeric ? "ID" : "NAME",
+                    numeric ? "cancel migration ID (xmig status lists them); "
+                              "the guest runs on here"
+                            : "stop guest NAME of xmigd and forget it");
+            return opt == 'h' ? 0 : EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "usage: xmig %s [--control PATH] %s\n", cmd,
-                numeric ? "ID" : "NAME");
+        fprintf(stderr, "xmig %s: give one %s (xmig %s --help)\n", cmd,
+                numeric ? "migration ID" : "guest NAME", cmd);
         return EXIT_USAGE;
     }
-    if (numeric && number_opt(cmd, "migration", argv[optind], 0, 0x7fffffff,
-                              "", &id) < 0) {
+    if (numeric && migration_id(cmd, argv[optind], &id) < 0) {
         return EXIT_USAGE;
     }
     return ctl_simple_request(
@@ -425,15 +469,16 @@ int status_main(int argc, char **argv)
     int opt;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (!common_opt(&c, opt, optarg)) {
-            fprintf(stderr, "usage: xmig status [--json] [--control PATH] "
-                            "[ID]\n");
-            return EXIT_USAGE;
+            return usage_of(opt == 'h', STATUS_USAGE);
         }
     }
-    if (optind < argc && number_opt("status", "migration", argv[optind], 0,
-                                    0x7fffffff, "", &id) < 0) {
+    if (optind + 1 < argc) {
+        fprintf(stderr, "xmig status: one migration ID at most\n");
+        return EXIT_USAGE;
+    }
+    if (optind < argc && migration_id("status", argv[optind], &id) < 0) {
         return EXIT_USAGE;
     }
     req = optind < argc ? json_pack("{s:s, s:I}", "op", "status", "migration",

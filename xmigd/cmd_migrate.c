@@ -96,6 +96,20 @@ static void migrate_help(FILE *out)
 
 static int exec_wait(pid_t pid, const char *cmd);
 
+#define MIB_MAX (UINT64_C(1) << 22)   /* 4 TiB */
+
+/* An option's whole-number value into dst, or bad set (the error said). */
+#define NUM_OF(cmd, opt, min, max, unit, dst)                               \
+    do {                                                                    \
+        uint64_t v_;                                                        \
+        if (cli_uint(cmd, opt, optarg, min, max, unit, &v_) < 0) {          \
+            bad = 1;                                                        \
+        } else {                                                            \
+            dst = v_;                                                       \
+        }                                                                   \
+    } while (0)
+#define NUM(opt, min, max, unit, dst) NUM_OF("migrate", opt, min, max, unit, dst)
+
 /* sh -c CMD with its stdin and stdout as the migration channel. */
 static struct xmig_transport *exec_transport(const char *cmd, pid_t *pid)
 {
@@ -215,7 +229,7 @@ int migrate_main(int argc, char **argv)
     struct xmig_transport *t;
     struct xmig_guest *g;
     double warmup = 1.0;
-    int opt, s, rc;
+    int opt, s, rc, bad = 0;
 
     xmig_migrate_params_init(&p);
     optind = 1;
@@ -234,13 +248,14 @@ int migrate_main(int argc, char **argv)
         }
         switch (opt) {
         case 'd':
-            p.downtime_ms = (uint32_t)strtoul(optarg, NULL, 10);
+            NUM("downtime", 1, 3600000, "milliseconds", p.downtime_ms);
             break;
         case 'b':
-            p.bandwidth = strtoull(optarg, NULL, 10) << 20;
+            NUM("bandwidth", 0, MIB_MAX, "MiB/s", p.bandwidth);
+            p.bandwidth <<= 20;
             break;
         case 'm':
-            p.max_iters = (uint32_t)strtoul(optarg, NULL, 10);
+            NUM("max-iters", 1, 1000, "rounds", p.max_iters);
             break;
         case 'A':
             p.auto_converge = 0;
@@ -258,10 +273,11 @@ int migrate_main(int argc, char **argv)
             rep.json = 1;
             break;
         case 'M':
-            sc.memory_bytes = strtoull(optarg, NULL, 10) << 20;
+            NUM("sim-memory", 1, MIB_MAX, "MiB", sc.memory_bytes);
+            sc.memory_bytes <<= 20;
             break;
         case 'V':
-            sc.vcpus = (uint32_t)strtoul(optarg, NULL, 10);
+            NUM("sim-vcpus", 1, 64, "vCPUs", sc.vcpus);
             break;
         case 'W':
             if (xmig_sim_workload_parse(optarg, &sc.workload) < 0) {
@@ -270,16 +286,16 @@ int migrate_main(int argc, char **argv)
             }
             break;
         case 'R':
-            sc.dirty_rate = strtoull(optarg, NULL, 10);
+            NUM("sim-rate", 0, 0xffffffffu, "pages/s", sc.dirty_rate);
             break;
         case 'D':
-            sc.domid = (uint16_t)strtoul(optarg, NULL, 10);
+            NUM("sim-domid", 1, 32751, "", sc.domid);
             break;
         case 'w':
-            warmup = strtod(optarg, NULL);
+            bad |= cli_seconds("migrate", "warmup", optarg, 3600, &warmup) < 0;
             break;
         case 'F':
-            sc.fill_percent = (unsigned)strtoul(optarg, NULL, 10);
+            NUM("sim-fill", 0, 100, "percent", sc.fill_percent);
             break;
         case 'c':
             control = optarg;
@@ -295,9 +311,17 @@ int migrate_main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (optind != argc - (exec_cmd ? 1 : 2) || p.downtime_ms == 0 ||
-        p.max_iters == 0) {
-        migrate_help(stderr);
+    if (bad) {
+        xmig_tls_config_free(tls);
+        return EXIT_USAGE;
+    }
+    if (optind != argc - (exec_cmd ? 1 : 2)) {
+        fprintf(stderr, "xmig migrate: %s (xmig migrate --help)\n",
+                optind == argc ? "which guest, and where to?"
+                : exec_cmd    ? "one guest, and no HOST:PORT with --exec"
+                : optind == argc - 1 ? "where to? give HOST:PORT"
+                                     : "too many arguments");
+        xmig_tls_config_free(tls);
         return EXIT_USAGE;
     }
     xen = strncmp(argv[optind], "xen:", 4) == 0;
@@ -478,7 +502,7 @@ int migrate_receive_main(int argc, char **argv)
     struct xmig_transport *t;
     struct xmig_guest *g;
     double run = 2.0;
-    int opt, json = 0;
+    int opt, json = 0, bad = 0;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -499,10 +523,13 @@ int migrate_receive_main(int argc, char **argv)
             port_file = optarg;
             break;
         case 'r':
-            run = strtod(optarg, NULL);
+            bad |= cli_seconds("migrate-receive", "run", optarg, 86400,
+                               &run) < 0;
             break;
         case 'M':
-            rp.max_memory = strtoull(optarg, NULL, 10) << 20;
+            NUM_OF("migrate-receive", "max-memory", 1, MIB_MAX, "MiB",
+                   rp.max_memory);
+            rp.max_memory <<= 20;
             break;
         case 'j':
             json = 1;
@@ -518,8 +545,14 @@ int migrate_receive_main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    if (bad) {
+        xmig_tls_config_free(tls);
+        return EXIT_USAGE;
+    }
     if (optind != argc) {
-        receive_help(stderr);
+        fprintf(stderr, "xmig migrate-receive: takes no arguments, only "
+                "options (xmig migrate-receive --help)\n");
+        xmig_tls_config_free(tls);
         return EXIT_USAGE;
     }
     if (cert && xmig_tls_config_set_identity(tls, cert, key) < 0) {

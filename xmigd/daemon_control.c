@@ -35,6 +35,7 @@ static json_t *op_create(struct daemon *d, json_t *o)
     struct xmig_sim_config c = { 0 };
     struct xmig_guest *g;
     struct d_guest *dg;
+    char why[128];
 
     c.memory_bytes = cj_uint(o, "memory_mib", 512) << 20;
     c.vcpus = (uint32_t)cj_uint(o, "vcpus", 2);
@@ -53,7 +54,8 @@ static json_t *op_create(struct daemon *d, json_t *o)
     pthread_mutex_lock(&d->lock);
     if (d_guest_find(d, name)) {
         pthread_mutex_unlock(&d->lock);
-        return fail("a guest of that name exists");
+        snprintf(why, sizeof(why), "a guest named %s exists", name);
+        return fail(why);
     }
     pthread_mutex_unlock(&d->lock);
     g = xmig_sim_guest_create(&c);
@@ -183,7 +185,7 @@ static json_t *op_save(struct daemon *d, json_t *o)
     }
     g->state = G_MIGRATING;
     pthread_mutex_unlock(&d->lock);
-    rc = save_to_file(g->g, path, &st);
+    rc = save_to_file(g->g, name, path, &st);
     pthread_mutex_lock(&d->lock);
     if (rc < 0) {
         g->state = G_RUNNING;   /* the engine resumed it */
