@@ -60,7 +60,7 @@ TEST_BINS := $(TEST_NAMES:%=$(O)/tests/%)
 BENCH_BINS := $(BENCH_NAMES:%=$(O)/bench/%)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(O)/fuzz/%)
 
-.PHONY: all check check-memory check-shared check-conformance check-unit check-cli check-interop check-headers \
+.PHONY: all check check-completion check-memory check-shared check-conformance check-unit check-cli check-interop check-headers \
 	check-vm check-xen check-tls check-stunnel check-daemon \
 	check-sanitizers valgrind fuzz fuzz-build bench bench-transport bench-migrate demo install \
 	uninstall clean distclean corpus
@@ -117,7 +117,8 @@ $(O)/tests/tls-pipe: $(S)/tests/tls-pipe.c libxmig.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< libxmig.a $(ALL_LDFLAGS) $(SSL_LIBS)
 
 check: check-headers check-shared check-unit check-cli check-memory check-interop \
-	check-conformance check-tls check-stunnel check-daemon
+	check-conformance check-tls check-stunnel check-daemon \
+	check-completion
 	@echo "make check: all suites passed"
 
 check-unit: $(TEST_BINS)
@@ -125,6 +126,11 @@ check-unit: $(TEST_BINS)
 
 check-cli: xmig
 	@XMIG=./xmig $(S)/tests/cli.sh
+
+# The bash completion: installed and removed by make install/uninstall,
+# and completing subcommands, options and values.
+check-completion: xmig
+	@XMIG=./xmig SRCDIR=$(S) MAKE="$(MAKE)" bash $(S)/tests/completion.sh
 
 # Peak memory of verify, dump and restore on large and lying records.
 check-memory: xmig
@@ -282,6 +288,7 @@ LIBDIR := $(prefix)/lib
 INCDIR := $(prefix)/include
 BINDIR := $(prefix)/bin
 MANDIR := $(prefix)/share/man
+BASHCOMPDIR := $(prefix)/share/bash-completion/completions
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/xmig \
@@ -299,6 +306,8 @@ install: all
 	install -m 644 $(S)/docs/man/xmig.1 $(DESTDIR)$(MANDIR)/man1/
 	install -d $(DESTDIR)$(MANDIR)/man8
 	install -m 644 $(S)/docs/man/xmigd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 644 $(S)/dist/bash-completion/xmig $(DESTDIR)$(BASHCOMPDIR)/xmig
 	sed -e 's|@prefix@|$(prefix)|' -e 's|@VERSION@|$(VERSION)|' \
 	  $(S)/libxmig/libxmig.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libxmig.pc
 
@@ -306,7 +315,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libxmig.a $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	  $(DESTDIR)$(LIBDIR)/libxmig.so $(DESTDIR)$(INCDIR)/xmig.h \
 	  $(DESTDIR)$(LIBDIR)/pkgconfig/libxmig.pc $(DESTDIR)$(BINDIR)/xmig \
-	  $(DESTDIR)$(MANDIR)/man1/xmig.1
+	  $(DESTDIR)$(MANDIR)/man1/xmig.1 $(DESTDIR)$(BASHCOMPDIR)/xmig
 	rm -rf $(DESTDIR)$(INCDIR)/xmig
 
 clean:
