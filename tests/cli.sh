@@ -249,5 +249,50 @@ assert d["downtime_target_ms"] == 1 and "exceeded its 1 ms target" in d["warning
 assert d["rounds"][0]["dirty_pages_s"] > 0, "round 1's dirty rate"
 PY
 
+# xmig report: the rounds on a time axis (seconds) with MiB and MiB/s
+# axes, both rates drawn, the downtime marked; valid XML (xmllint).
+"$XMIG" migrate --json --bandwidth 16 --sim-memory 32 --warmup 0.3 \
+    --exec "'$XMIG' migrate-receive --run 0.2" sim >report.json 2>/dev/null
+expect 0 "report" -- "$XMIG" report -o report.svg report.json
+if command -v xmllint >/dev/null; then
+    xmllint --noout report.svg 2>xmllint.err && ok || bad "xmllint: $(head -3 xmllint.err)"
+else
+    bad "xmllint (libxml2-utils) is needed to check xmig report's SVG"
+fi
+python3 - report.json report.svg <<'PY' && ok || bad "report's drawing: see above"
+import json, sys, xml.etree.ElementTree as ET
+st = json.load(open(sys.argv[1]))
+svg = ET.parse(sys.argv[2]).getroot()
+ns = {"s": "http://www.w3.org/2000/svg"}
+def byid(i):
+    e = svg.find(".//*[@id='%s']" % i)
+    assert e is not None, "no element " + i
+    return e
+text = lambda e: "".join(e.itertext())
+assert text(byid("x-label")) == "time (s)"
+assert "MiB" in text(byid("y-label")) and text(byid("y2-label")) == "MiB/s"
+rects = svg.findall(".//s:g[@id='rounds']/s:rect", ns)
+rounds = st["rounds"]
+assert len(rects) == len(rounds) >= 2, (len(rects), len(rounds))
+xs = [float(r.get("x")) for r in rects]
+ws = [float(r.get("width")) for r in rects]
+assert xs == sorted(xs) and xs[0] > 70, xs
+# placed by start_s and duration_s on one time scale
+scale = (xs[-1] - xs[0]) / (rounds[-1]["start_s"] - rounds[0]["start_s"])
+for r, x, w in zip(rounds, xs, ws):
+    assert abs(x - xs[0] - scale * (r["start_s"] - rounds[0]["start_s"])) < 1.0, (x, r)
+    assert abs(w - max(1.0, scale * r["duration_s"])) < 1.0, (w, r)
+# bar heights in MiB: proportional to the round's bytes
+hs = [float(r.get("height")) for r in rects]
+k = hs[0] / rounds[0]["bytes"]
+assert all(abs(h - k * r["bytes"]) < 1.0 for h, r in zip(hs, rounds)), hs
+for i in ("throughput", "dirty-rate"):
+    assert len(byid(i).get("points").split()) >= len(rounds) - 1, i
+dt = byid("downtime")
+assert "downtime %.1f ms" % st["downtime_ms"] in text(dt), text(dt)
+PY
+expect 1 "report of a file without rounds" -- "$XMIG" report s.xl
+grep -q "s.xl" err && ok || bad "report of a non-JSON file names it: $(cat err)"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]
