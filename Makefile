@@ -60,7 +60,7 @@ TEST_BINS := $(TEST_NAMES:%=$(O)/tests/%)
 BENCH_BINS := $(BENCH_NAMES:%=$(O)/bench/%)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(O)/fuzz/%)
 
-.PHONY: all check check-completion check-memory check-shared check-conformance check-unit check-cli check-interop check-headers \
+.PHONY: all check check-docs check-completion check-memory check-shared check-conformance check-unit check-cli check-interop check-headers \
 	check-vm check-xen check-tls check-stunnel check-daemon \
 	check-sanitizers valgrind fuzz fuzz-build bench bench-transport bench-migrate demo install \
 	uninstall clean distclean corpus
@@ -117,7 +117,7 @@ $(O)/tests/tls-pipe: $(S)/tests/tls-pipe.c libxmig.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< libxmig.a $(ALL_LDFLAGS) $(SSL_LIBS)
 
 check: check-headers check-shared check-unit check-cli check-memory check-interop \
-	check-conformance check-tls check-stunnel check-daemon \
+	check-conformance check-tls check-stunnel check-daemon check-docs \
 	check-completion
 	@echo "make check: all suites passed"
 
@@ -126,6 +126,11 @@ check-unit: $(TEST_BINS)
 
 check-cli: xmig
 	@XMIG=./xmig $(S)/tests/cli.sh
+
+# Every option and configuration key the programs accept is in their man
+# pages, and every subcommand.
+check-docs: xmig bin/xmigd
+	@XMIG=./xmig XMIGD=bin/xmigd SRCDIR=$(S) bash $(S)/tests/docs.sh
 
 # The bash completion: installed and removed by make install/uninstall,
 # and completing subcommands, options and values.

@@ -84,6 +84,8 @@ static void migrate_help(FILE *out)
             "  --downtime MS        downtime target (default 300)\n"
             "  --bandwidth MIB/S    cap the stream's bandwidth\n"
             "  --max-iters N        pause after N rounds (default 30)\n"
+            "  --auto-converge      throttle the guest when rounds stall "
+            "(default)\n"
             "  --no-auto-converge   never throttle the guest\n"
             "  --transparent        carry PV state (event channels, grants,"
             " xenstore)\n"
@@ -91,7 +93,11 @@ static void migrate_help(FILE *out)
             "  --json               print the statistics as JSON\n"
             "  --sim-memory MIB --sim-vcpus N --sim-workload idle|mixed|stress"
             "\n  --sim-rate PAGES/S --sim-domid D --sim-fill PERCENT (default 50)"
-            "\n  --warmup SECONDS\n" TLS_OPTIONS_HELP);
+            "\n  --warmup SECONDS     let the sim guest run first (default 1)"
+            "\n  --control PATH       xmigd's control socket (else "
+            "$XMIG_CONTROL)\n"
+            "Progress goes to stderr at least once a second: one line, "
+            "rewritten, on a terminal.\n" TLS_OPTIONS_HELP);
 }
 
 static int exec_wait(pid_t pid, const char *cmd);

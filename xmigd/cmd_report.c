@@ -279,7 +279,10 @@ int report_main(int argc, char **argv)
             outpath = optarg;
         } else {
             fprintf(opt == 'h' ? stdout : stderr,
-                    "usage: xmig report [-o FILE.svg] STATS.json|-\n");
+                    "usage: xmig report [-o|--output FILE.svg] STATS.json|-\n"
+                    "  an SVG of a migration's rounds from its statistics "
+                    "(xmig migrate --json,\n  xmig status --json ID); "
+                    "standard output without -o\n");
             return opt == 'h' ? 0 : EXIT_USAGE;
         }
     }
