@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -548,7 +549,7 @@ int migrate_via_daemon(const char *control, const char *guest,
             double made = cj_num(s, "elapsed_s", 0) -
                           cj_num(s, "report_age_s", 0);
             struct xmig_iteration_stats r;
-            if (tty || made != last_report) {
+            if (tty || fabs(made - last_report) > 0.001) {
                 progress_from_status(s, &r);
                 progress_print(tty, guest, &r);
                 printed = 1;
