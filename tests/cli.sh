@@ -203,7 +203,7 @@ grep -q "cannot reach xmigd at $T/none.sock" err && ok || bad "list without a da
 # migration capped to 4 MiB/s spends ~3 s in round 1; the one progress
 # line must be rewritten within that round, in the wording xmig migrate
 # uses with a daemon too (tests/daemon.sh checks that side).
-PROGRESS_RE='xmig migrate: [a-z0-9]+: [0-9.]+ s, round [0-9]+( \(paused\))? [0-9]+%, memory [0-9]+%: [0-9.]+ MiB sent, [0-9.]+ MiB left, [0-9.]+ MiB/s \(average [0-9.]+\), dirty [0-9]+ pages/s, expected downtime ([0-9]+ ms|\?), throttle [0-9]+%, ETA ([0-9]+ s|\?)$'
+PROGRESS_RE='xmig migrate: [a-z0-9]+: [0-9.]+ s, round [0-9]+( \(paused\))? [0-9]+%, memory [0-9]+%: [0-9.]+ MiB sent, [0-9.]+ MiB left, [0-9.]+ MiB/s \(average [0-9.]+\), dirty ([0-9]+|\?) pages/s, expected downtime ([0-9]+ ms|\?), throttle [0-9]+%, ETA ([0-9]+ s|\?)$'
 if command -v script >/dev/null; then
     timeout 60 script -qfc "'$XMIG' migrate --bandwidth 4 --sim-memory 12 --sim-fill 100 --warmup 0 --exec \"'$XMIG' migrate-receive --run 0.2\" sim" \
         /dev/null </dev/null >pty.out 2>&1
@@ -225,8 +225,10 @@ expect 0 "migrate sim, 1 ms downtime target" -- "$XMIG" migrate --downtime 1 \
     --max-iters 1 --sim-memory 8 --warmup 0 --exec "'$XMIG' migrate-receive --run 0.2" sim
 grep -qE "warning: downtime [0-9.]+ ms exceeded its 1 ms target \(stop [0-9.]+ ms, last pages and state [0-9.]+ ms, destination [0-9.]+ ms\)" err &&
     ok || bad "downtime warning: $(grep -v 'round' err)"
+# (round 1 lasts ~0.5 s, long enough for the guest to dirty pages in it)
 expect 0 "migrate sim --json" -- "$XMIG" migrate --json --downtime 1 \
-    --max-iters 1 --sim-memory 8 --warmup 0 --exec "'$XMIG' migrate-receive --run 0.2" sim
+    --max-iters 1 --sim-memory 8 --sim-fill 100 --bandwidth 16 --warmup 0 \
+    --exec "'$XMIG' migrate-receive --run 0.2" sim
 cp out stats.json
 python3 - stats.json <<'PY' && ok || bad "JSON job statistics: $(head -c 400 stats.json)"
 import json, sys

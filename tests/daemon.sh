@@ -993,7 +993,7 @@ part4() {
 
 # The progress line of xmig migrate, with or without a daemon (tests/cli.sh
 # checks the same wording for a sim guest moved from the CLI).
-PROGRESS_RE='xmig migrate: [a-z0-9]+: [0-9.]+ s, round [0-9]+( \(paused\))? [0-9]+%, memory [0-9]+%: [0-9.]+ MiB sent, [0-9.]+ MiB left, [0-9.]+ MiB/s \(average [0-9.]+\), dirty [0-9]+ pages/s, expected downtime ([0-9]+ ms|\?), throttle [0-9]+%, ETA ([0-9]+ s|\?)$'
+PROGRESS_RE='xmig migrate: [a-z0-9]+: [0-9.]+ s, round [0-9]+( \(paused\))? [0-9]+%, memory [0-9]+%: [0-9.]+ MiB sent, [0-9.]+ MiB left, [0-9.]+ MiB/s \(average [0-9.]+\), dirty ([0-9]+|\?) pages/s, expected downtime ([0-9]+ ms|\?), throttle [0-9]+%, ETA ([0-9]+ s|\?)$'
 
 part6() {
     local st st2 id i pid n txt
@@ -1073,6 +1073,19 @@ part6() {
     [ "$RC" = 0 ] && [ "$(gfield pa other state)" = running ] ||
         note "restore --name other: $RC $(cat "$T/p6r2.err")"
     verdict "xmig list has a header; errors name the guest; restore keeps the saved name unless --name" pa
+
+    # A failed job's statistics carry its error (libvirt's errmsg).
+    create pa doomed --memory 32 --fill 100
+    if mig_start pa doomed "127.0.0.1:${PORT[pb]}" ', "bandwidth_mib": 2' &&
+        mig_running pa "$MID" 10; then
+        sleep 0.5
+        timeout 10 "$XMIG" cancel --control "$(sock pa)" "$MID" >/dev/null 2>&1
+        [ "$(mig_wait pa "$MID" 30)" = cancelled ] || note "the cancelled migration did not end as cancelled"
+        st=$(mig_status pa "$MID")
+        [ "$(q 'isinstance(d["stats"], dict) and len(d["stats"]["job"]["errmsg"]) > 0 and d["stats"]["job"]["errmsg"] == d["error"]' <<<"$st")" = true ] ||
+            note "cancelled job's statistics: ${st:0:400}"
+    fi
+    verdict "a failed job's statistics carry its error message (errmsg)" pa
     stop pa
     stop pb
 }

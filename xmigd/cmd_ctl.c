@@ -393,7 +393,7 @@ static void print_status(json_t *o)
 {
     const char *err = cj_str(o, "error");
     double eta = cj_num(o, "eta_s", -1);
-    char round[24], etas[16] = "-";
+    char round[24], etas[16] = "-", dirty[24] = "-";
 
     snprintf(round, sizeof(round), "%.0f%s %.0f%%", cj_num(o, "round", 0),
              cj_bool(o, "final", 0) ? "*" : "",
@@ -401,17 +401,20 @@ static void print_status(json_t *o)
                  ? 100.0 * (1.0 - cj_num(o, "remaining_pages", 0) /
                                       cj_num(o, "dirty_pages", 0))
                  : 0);
+    if (!(cj_num(o, "round", 0) == 1 && cj_bool(o, "partial", 0))) {
+        snprintf(dirty, sizeof(dirty), "%.0f", cj_num(o, "dirty_pages_s", 0));
+    }
     if (eta >= 0 && strcmp(str_or(o, "state"), "running") == 0) {
         snprintf(etas, sizeof(etas), "%.0f s", eta);
     }
-    printf("%4.0f %-16s %-22s %-9s %-10s %7.1f s %10.1f %9.1f %7.1f %8.0f "
+    printf("%4.0f %-16s %-22s %-9s %-10s %7.1f s %10.1f %9.1f %7.1f %8s "
            "%7.0f%% %6s%s%s\n",
            cj_num(o, "migration", 0), str_or(o, "guest"),
            str_or(o, "destination"), str_or(o, "state"), round,
            cj_num(o, "elapsed_s", 0), cj_num(o, "sent_mib", 0),
            cj_num(o, "remaining_pages", 0) * 4096.0 / 1048576.0,
-           cj_num(o, "transfer_mib_s", 0), cj_num(o, "dirty_pages_s", 0),
-           cj_num(o, "throttle", 0), etas, err && err[0] ? "  " : "",
+           cj_num(o, "transfer_mib_s", 0), dirty, cj_num(o, "throttle", 0),
+           etas, err && err[0] ? "  " : "",
            err ? err : "");
 }
 

@@ -20,8 +20,12 @@ void progress_format(char *buf, size_t len, const char *guest,
                      const struct xmig_iteration_stats *r)
 {
     uint64_t done = r->pages_sent + r->zero_pages + r->holes;
-    char eta[32] = "?", dt[32] = "?";
+    char eta[32] = "?", dt[32] = "?", dirty[32] = "?";
 
+    /* Within round 1 nothing has been measured yet. */
+    if (!(r->iteration == 1 && r->partial)) {
+        snprintf(dirty, sizeof(dirty), "%.0f", r->dirty_rate);
+    }
     if (r->eta_s >= 0) {
         snprintf(eta, sizeof(eta), "%.0f s", r->eta_s);
     }
@@ -31,7 +35,7 @@ void progress_format(char *buf, size_t len, const char *guest,
     snprintf(buf, len,
              "xmig migrate: %s: %.1f s, round %u%s %.0f%%, memory %.0f%%: "
              "%.1f MiB sent, %.1f MiB left, %.1f MiB/s (average %.1f), "
-             "dirty %.0f pages/s, expected downtime %s, throttle %u%%, "
+             "dirty %s pages/s, expected downtime %s, throttle %u%%, "
              "ETA %s",
              guest, r->elapsed_s, r->iteration, r->final ? " (paused)" : "",
              r->dirty_pages ? pct((double)done, (double)r->dirty_pages) : 100,
@@ -40,7 +44,7 @@ void progress_format(char *buf, size_t len, const char *guest,
              (double)r->total_bytes / 1048576.0,
              (double)r->remaining_pages * 4096.0 / 1048576.0,
              r->transfer_rate / 1048576.0, r->avg_transfer_rate / 1048576.0,
-             r->dirty_rate, dt, r->throttle, eta);
+             dirty, dt, r->throttle, eta);
 }
 
 void progress_print(int tty, const char *guest,
