@@ -47,6 +47,9 @@ grep -q '^\.SH ENVIRONMENT' "$SRCDIR/docs/man/xmig.1" && ok || bad "xmig.1 has n
 sed -n '/^\.SH ENVIRONMENT/,/^\.SH /p' "$SRCDIR/docs/man/xmig.1" | grep -q XMIG_CONTROL &&
     ok || bad "xmig.1's ENVIRONMENT lacks XMIG_CONTROL"
 
+# xmigd --version and --help: exit 0, on stdout.
+v=$("$XMIGD" --version 2>&1) && [[ $v =~ ^xmigd\ [0-9] ]] && ok || bad "xmigd --version: $v"
+h=$("$XMIGD" --help 2>/dev/null) && [[ $h == usage:\ xmigd* ]] && ok || bad "xmigd --help: $h"
 for o in $(table_options "$SRCDIR"/xmigd/xmigd.c) $("$XMIGD" --help | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
     in_page "$man8" "$o" && ok || bad "xmigd.8 lacks $o (an option of xmigd's)"
 done
