@@ -243,6 +243,7 @@ int migrate_main(int argc, char **argv)
         int r = tls_opt(tls, opt, optarg, &cert, &key);
         if (r < 0) {
             fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
+            xmig_tls_config_free(tls);
             return EXIT_USAGE;
         }
         if (opt == 0x1000) {
@@ -288,7 +289,7 @@ int migrate_main(int argc, char **argv)
         case 'W':
             if (xmig_sim_workload_parse(optarg, &sc.workload) < 0) {
                 fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
-                return EXIT_USAGE;
+                bad = 1;
             }
             break;
         case 'R':
@@ -310,9 +311,11 @@ int migrate_main(int argc, char **argv)
             exec_cmd = optarg;
             break;
         case 'h':
+            xmig_tls_config_free(tls);
             migrate_help(stdout);
             return 0;
         default:
+            xmig_tls_config_free(tls);
             migrate_help(stderr);
             return EXIT_USAGE;
         }
@@ -516,6 +519,7 @@ int migrate_receive_main(int argc, char **argv)
         if (r < 0) {
             fprintf(stderr, "xmig migrate-receive: %s\n",
                     xmig_error_message());
+            xmig_tls_config_free(tls);
             return EXIT_USAGE;
         }
         if (r) {
@@ -544,9 +548,11 @@ int migrate_receive_main(int argc, char **argv)
             rp.factory = xmig_xen_guest_incoming;
             break;
         case 'h':
+            xmig_tls_config_free(tls);
             receive_help(stdout);
             return 0;
         default:
+            xmig_tls_config_free(tls);
             receive_help(stderr);
             return EXIT_USAGE;
         }
