@@ -4,8 +4,10 @@
 # network namespaces joined by a veth pair), concurrent migrations through
 # one daemon, the failures an operator meets (a receiver killed or cut off,
 # bad certificates and pins, no room, garbage on the control socket, a full
-# disk, SIGTERM mid-migration, a second daemon on the same socket or port)
-# and the control socket's mode.
+# disk, SIGTERM mid-migration, a second daemon on the same socket or port),
+# the control socket's mode, and (part 6) live progress on a terminal,
+# live and final job statistics, the downtime warning and the CLI's
+# headers, error wording and restore's naming.
 #
 #   XMIG=bin/xmig XMIGD=bin/xmigd [CERTS=obj/certs] bash tests/daemon.sh
 #
