@@ -33,7 +33,8 @@ CLI_SRCS := xmigd/xmig.c xmigd/cmd_verify.c xmigd/cmd_dump.c \
 	xmigd/dump_transparent.c xmigd/cmd_sample.c xmigd/cmd_tls_info.c \
 	xmigd/cmd_migrate.c xmigd/net.c xmigd/cmd_ctl.c xmigd/ctl_json.c \
 	xmigd/cmd_save.c xmigd/atomic_file.c xmigd/cmd_report.c \
-	xmigd/cmd_certs.c xmigd/cmd_tls_broker.c
+	xmigd/cmd_certs.c xmigd/cmd_tls_broker.c xmigd/progress.c \
+	xmigd/cli_number.c
 TEST_NAMES := test_cursor test_records test_negative test_streams \
 	test_writer test_errors test_transparent test_xen test_migrate \
 	test_engine_paths test_xl_config test_qmp test_timeouts
@@ -67,7 +68,7 @@ TEST_BINS := $(TEST_NAMES:%=$(O)/tests/%)
 BENCH_BINS := $(BENCH_NAMES:%=$(O)/bench/%)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(O)/fuzz/%)
 
-.PHONY: all check check-abi abi-baseline check-install check-memory check-shared check-conformance check-unit check-cli check-interop check-headers \
+.PHONY: all check check-docs check-completion check-abi abi-baseline check-install check-memory check-shared check-conformance check-unit check-cli check-interop check-headers \
 	check-vm check-xen check-tls check-broker check-stunnel check-daemon \
 	check-sanitizers check-tsan valgrind fuzz fuzz-build bench bench-transport bench-migrate demo install \
 	uninstall clean distclean corpus
@@ -75,7 +76,8 @@ FUZZ_BINS := $(FUZZ_NAMES:%=$(O)/fuzz/%)
 XMIGD_SRCS := xmigd/xmigd.c xmigd/daemon_config.c xmigd/daemon_guests.c \
 	xmigd/sd_notify.c xmigd/daemon_accept.c xmigd/daemon_migrate.c \
 	xmigd/daemon_control.c xmigd/ctl_json.c xmigd/ctl_requests.c \
-	xmigd/net.c xmigd/cmd_save.c xmigd/atomic_file.c xmigd/cmd_ctl.c
+	xmigd/net.c xmigd/cmd_save.c xmigd/atomic_file.c xmigd/cmd_ctl.c \
+	xmigd/progress.c xmigd/cli_number.c
 XMIGD_OBJS := $(XMIGD_SRCS:%.c=$(O)/%.o)
 
 all: libxmig.a $(SONAME) xmig bin/xmigd
@@ -124,7 +126,8 @@ $(O)/tests/tls-pipe: $(S)/tests/tls-pipe.c libxmig.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< libxmig.a $(ALL_LDFLAGS) $(SSL_LIBS)
 
 check: check-headers check-abi check-shared check-install check-unit check-cli check-memory check-interop \
-	check-conformance check-tls check-broker check-stunnel check-daemon
+	check-conformance check-tls check-broker check-stunnel check-daemon check-docs \
+	check-completion
 	@echo "make check: all suites passed"
 
 check-unit: $(TEST_BINS) $(CERTS)/.made
@@ -132,6 +135,16 @@ check-unit: $(TEST_BINS) $(CERTS)/.made
 
 check-cli: xmig
 	@XMIG=./xmig $(S)/tests/cli.sh
+
+# Every option and configuration key the programs accept is in their man
+# pages, and every subcommand.
+check-docs: xmig bin/xmigd
+	@XMIG=./xmig XMIGD=bin/xmigd SRCDIR=$(S) bash $(S)/tests/docs.sh
+
+# The bash completion: installed and removed by make install/uninstall,
+# and completing subcommands, options and values.
+check-completion: xmig
+	@XMIG=./xmig SRCDIR=$(S) MAKE="$(MAKE)" bash $(S)/tests/completion.sh
 
 # Peak memory of verify, dump and restore on large and lying records.
 check-memory: xmig
@@ -348,7 +361,8 @@ INSTALLED := $(LIBDIR)/libxmig.a $(LIBDIR)/$(SONAME) $(LIBDIR)/libxmig.so \
 	$(LIBDIR)/pkgconfig/libxmig.pc $(INCDIR)/xmig.h \
 	$(PUBLIC_HEADERS:%=$(INCDIR)/%) $(BINDIR)/xmig $(SBINDIR)/xmigd \
 	$(MANDIR)/man1/xmig.1 $(MANDIR)/man8/xmigd.8 \
-	$(UNITDIR)/xmigd.service $(DOCDIR)/xmigd.conf.example
+	$(UNITDIR)/xmigd.service $(DOCDIR)/xmigd.conf.example \
+	$(COMPLETIONDIR)/xmig
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/xmig \
@@ -363,6 +377,8 @@ install: all
 	install -m 755 bin/xmigd $(DESTDIR)$(SBINDIR)/
 	install -m 644 $(S)/docs/man/xmig.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(S)/docs/man/xmigd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(COMPLETIONDIR)
+	install -m 644 $(S)/dist/bash-completion/xmig $(DESTDIR)$(COMPLETIONDIR)/xmig
 	sed -e 's|@sbindir@|$(SBINDIR)|' $(S)/dist/xmigd.service.in \
 	  > $(DESTDIR)$(UNITDIR)/xmigd.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/xmigd.service

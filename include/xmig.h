@@ -470,6 +470,20 @@ struct xmig_iteration_stats {
     double dirty_rate;          /* pages dirtied per second */
     unsigned throttle;          /* percent, during the round */
     double expected_downtime_ms;
+    /* Live progress.  The progress callback fires when a round ends and,
+     * within a round, at least once a second (partial: 1): then the
+     * counts, bytes, duration_s and transfer_rate above are the round's
+     * so far, and dirty_rate the last measured one.  dirty_rate of a
+     * finished round: the pages the guest dirtied during it, per second. */
+    int partial;
+    double elapsed_s;           /* since the migration began */
+    uint64_t guest_pages;
+    uint64_t total_bytes;       /* stream octets of the migration so far */
+    uint64_t remaining_pages;   /* of this round's set, not sent yet */
+    double avg_transfer_rate;   /* octets per second since the start */
+    double eta_s;               /* the rest of this round at the current
+                                 * rate (later rounds add what the guest
+                                 * dirties meanwhile); -1: unknown */
 };
 
 #define XMIG_MAX_ITER_STATS 64
@@ -497,6 +511,24 @@ struct xmig_migrate_stats {
     int source_paused;          /* after a failure: 1 when the guest was
                                  * left paused here (the outcome is
                                  * unknown), 0 when it runs here */
+    /* Job statistics as libvirt's virDomainGetJobStats reports them for a
+     * memory migration.  Current at every progress call (a callback that
+     * holds the stats passed to xmig_migrate_send may read them there:
+     * the engine's thread writes them only between calls), final at the
+     * end.  pages_sent (normal), zero_pages (constant), bytes (data
+     * processed) and the round counts above are kept live the same way. */
+    double setup_ms;            /* start to the first page: handshake and
+                                 * the stream's headers */
+    double remaining_s;         /* estimate (eta_s of the round); 0 done */
+    double downtime_target_ms;  /* the downtime asked for */
+    uint32_t page_size;         /* octets */
+    uint32_t iteration;         /* the round under way */
+    uint64_t memory_total;      /* octets of guest memory */
+    uint64_t memory_processed;  /* octets of pages sent (data or zero) */
+    uint64_t memory_remaining;  /* octets of the round's set not sent */
+    double transfer_rate;       /* octets/s now (the round so far) */
+    double dirty_rate;          /* pages/s, the last measured */
+    unsigned throttle;          /* percent, now */
 };
 
 typedef void (*xmig_progress_fn)(void *user_data,
@@ -582,9 +614,15 @@ struct xmig_guest *xmig_guest_restore(struct xmig_transport *t,
                                       const struct xmig_receive_params *p,
                                       struct xmig_migrate_stats *stats);
 
-/* The statistics as one JSON object. */
+/* The statistics as one JSON object: the fields above, the per-round
+ * ones, and "job": virDomainGetJobStats's fields under libvirt's names
+ * (docs/control-protocol.md). */
 int xmig_migrate_stats_json(const struct xmig_migrate_stats *st, char *buf,
                             size_t len);
+/* 1 with a sentence in buf when the downtime exceeded its target, naming
+ * the measured parts; 0 (buf empty) when not. */
+int xmig_migrate_stats_warning(const struct xmig_migrate_stats *st,
+                               char *buf, size_t len);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop

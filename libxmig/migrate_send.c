@@ -38,6 +38,9 @@ struct sender {
     uint64_t *dirty, *final;
     uint64_t words;
     double t0;
+    double last_progress;       /* when the callback last fired */
+    uint64_t base_sent, base_zero, base_holes;  /* before this round */
+    struct xmig_iteration_stats *cur;   /* the round under way */
     unsigned throttle;
     int paused, logdirty, go_sent, handed;
     int live, session;          /* a live migration with xl's handshake, or
@@ -77,21 +80,80 @@ GUEST_RAM_ACCESS static int page_is_zero(const void *page)
     return 1;
 }
 
-/* Keep under the bandwidth cap: sleep until the octets sent fit it. */
+static void progress_tick(struct sender *s);
+
+/* Keep under the bandwidth cap: sleep until the octets sent fit it, in
+ * slices, so that progress is still reported once a second. */
 static void pace(struct sender *s)
 {
     double ahead;
 
-    if (!s->p->bandwidth) {
+    while (s->p->bandwidth &&
+           (ahead = (double)xmig_writer_offset(s->w) /
+                        (double)s->p->bandwidth -
+                    (now_s() - s->t0)) > 0.001) {
+        struct timespec ts = { 0, (long)((ahead > 0.05 ? 0.05 : ahead) *
+                                         1e9) };
+        nanosleep(&ts, NULL);
+        progress_tick(s);
+    }
+    progress_tick(s);
+}
+
+/* The live figures in *st and *r, from r's counts so far. */
+static void live_update(struct sender *s, struct xmig_iteration_stats *r,
+                        double now)
+{
+    struct xmig_migrate_stats *st = s->st;
+    uint64_t done = r->pages_sent + r->zero_pages + r->holes;
+
+    st->pages_sent = s->base_sent + r->pages_sent;
+    st->zero_pages = s->base_zero + r->zero_pages;
+    st->holes = s->base_holes + r->holes;
+    st->bytes = xmig_writer_offset(s->w);
+    st->total_s = now - s->t0;
+    st->iteration = r->iteration;
+    st->throttle = r->throttle;
+    st->memory_processed = (st->pages_sent + st->zero_pages) * PAGE;
+    r->remaining_pages = r->dirty_pages > done ? r->dirty_pages - done : 0;
+    st->memory_remaining = r->remaining_pages * PAGE;
+    r->elapsed_s = st->total_s;
+    r->guest_pages = st->guest_pages;
+    r->total_bytes = st->bytes;
+    r->avg_transfer_rate = st->total_s > 0 ? (double)st->bytes / st->total_s
+                                           : 0;
+    st->transfer_rate = r->transfer_rate;
+    if (!r->final) {
+        st->dirty_rate = r->dirty_rate;   /* a paused guest dirties none */
+    }
+    r->eta_s = r->remaining_pages == 0 ? 0
+               : r->transfer_rate > 0
+                   ? (double)r->remaining_pages * PAGE / r->transfer_rate
+                   : -1;
+    st->remaining_s = r->eta_s;
+}
+
+/* Within a round: the callback with the counts so far, about once a
+ * second (a clock read per batch; 0.9 s so that a slow batch or a pacing
+ * slice does not stretch the gap past a second). */
+static void progress_tick(struct sender *s)
+{
+    struct xmig_iteration_stats *r = s->cur, snap;
+    double now;
+
+    if (!r || !s->p->progress || (now = now_s()) - s->last_progress < 0.9) {
         return;
     }
-    ahead = (double)xmig_writer_offset(s->w) / (double)s->p->bandwidth -
-            (now_s() - s->t0);
-    if (ahead > 0.001) {
-        struct timespec ts = { (time_t)ahead,
-                               (long)((ahead - floor(ahead)) * 1e9) };
-        nanosleep(&ts, NULL);
-    }
+    s->last_progress = now;
+    snap = *r;
+    snap.partial = 1;
+    snap.duration_s = now - s->t0 - r->start_s;
+    snap.bytes = xmig_writer_offset(s->w) - r->bytes;
+    snap.transfer_rate = snap.duration_s > 0
+                             ? (double)snap.bytes / snap.duration_s
+                             : 0;
+    live_update(s, &snap, now);
+    s->p->progress(s->p->user_data, &snap);
 }
 
 static int cancelled(const struct sender *s)
@@ -216,20 +278,34 @@ static void round_begin(struct sender *s, struct xmig_iteration_stats *r,
     r->dirty_pages = dirty;
     r->start_s = now_s() - s->t0;
     r->throttle = s->throttle;
+    r->dirty_rate = s->st->dirty_rate;   /* the last measured, until ours */
     r->bytes = xmig_writer_offset(s->w);
+    if (it == 1) {
+        s->st->setup_ms = r->start_s * 1000.0;
+    }
+    s->base_sent = s->st->pages_sent;
+    s->base_zero = s->st->zero_pages;
+    s->base_holes = s->st->holes;
+    s->cur = r;
 }
 
-static void round_end(struct sender *s, struct xmig_iteration_stats *r)
+/* The round ended at end (seconds, s->t0's clock); dirtied: the pages the
+ * guest dirtied during it (-1: not known, e.g. paused). */
+static void round_end(struct sender *s, struct xmig_iteration_stats *r,
+                      double end, int64_t dirtied)
 {
     struct xmig_migrate_stats *st = s->st;
 
-    r->duration_s = now_s() - s->t0 - r->start_s;
+    s->cur = NULL;
+    r->duration_s = end - s->t0 - r->start_s;
     r->bytes = xmig_writer_offset(s->w) - r->bytes;
     r->transfer_rate = r->duration_s > 0 ? (double)r->bytes / r->duration_s
                                          : 0;
-    st->pages_sent += r->pages_sent;
-    st->zero_pages += r->zero_pages;
-    st->holes += r->holes;
+    if (dirtied >= 0) {
+        r->dirty_rate = r->duration_s > 0 ? (double)dirtied / r->duration_s
+                                          : 0;
+    }
+    live_update(s, r, now_s());
     st->iterations = r->iteration;
     if (s->throttle > st->max_throttle) {
         st->max_throttle = s->throttle;
@@ -238,6 +314,7 @@ static void round_end(struct sender *s, struct xmig_iteration_stats *r)
         st->rounds[st->nrounds++] = *r;
     }
     if (s->p->progress) {
+        s->last_progress = now_s();
         s->p->progress(s->p->user_data, r);
     }
 }
@@ -299,19 +376,20 @@ static int precopy(struct sender *s)
     if (send_all(s, 1, &r) < 0) {
         return -1;
     }
-    round_end(s, &r);
-    prev = r;
     for (uint32_t it = 2;; it++) {
+        double end = now_s();
+        /* What the guest dirtied during the round just sent gives its
+         * dirty rate (round 1's too). */
         if (s->ops->logdirty_read_clear(s->g, s->dirty, &count) < 0) {
             return -1;
         }
+        round_end(s, &r, end, (int64_t)count);
+        prev = r;
         target = s->p->initial_downtime_ms * ldexp(1.0, (int)it - 2);
         if (target > s->p->downtime_ms) {
             target = s->p->downtime_ms;
         }
         round_begin(s, &r, it, count);
-        r.dirty_rate = prev.duration_s > 0 ? (double)count / prev.duration_s
-                                           : 0;
         r.expected_downtime_ms =
             prev.transfer_rate > 0
                 ? (double)count * PAGE / prev.transfer_rate * 1000.0
@@ -320,11 +398,13 @@ static int precopy(struct sender *s)
             snprintf(s->st->stop_reason, sizeof(s->st->stop_reason),
                      "expected downtime %.0f ms within %.0f ms",
                      r.expected_downtime_ms, target);
+            s->cur = NULL;
             return 0;
         }
         if (it > s->p->max_iters) {
             snprintf(s->st->stop_reason, sizeof(s->st->stop_reason),
                      "%u rounds done", s->p->max_iters);
+            s->cur = NULL;
             return 0;
         }
         /* Stalled: the guest dirtied at least half of what went out. */
@@ -341,8 +421,6 @@ static int precopy(struct sender *s)
         if (send_bitmap(s, s->dirty, &r) < 0) {
             return -1;
         }
-        round_end(s, &r);
-        prev = r;
     }
 }
 
@@ -427,7 +505,8 @@ static int stop_and_copy(struct sender *s, double *t_pause)
     if (send_state(s) < 0) {
         return -1;
     }
-    round_end(s, &r);
+    r.dirty_rate = 0;   /* paused */
+    round_end(s, &r, now_s(), -1);
     s->st->final_ms = (now_s() - *t_pause) * 1000.0 - s->st->stop_ms;
     return 0;
 }
@@ -583,7 +662,7 @@ static int save_paused(struct sender *s, double *t_pause)
         xmig_transport_finish(s->t) < 0) {
         return -1;
     }
-    round_end(s, &r);
+    round_end(s, &r, now_s(), -1);
     snprintf(s->st->stop_reason, sizeof(s->st->stop_reason), "saved");
     return 0;
 }
@@ -617,6 +696,9 @@ static int send_guest(struct xmig_guest *g, struct xmig_transport *t,
         return -1;
     }
     stats->guest_pages = s.info.nr_pfns;
+    stats->page_size = PAGE;
+    stats->memory_total = s.info.nr_pfns * PAGE;
+    stats->downtime_target_ms = p->downtime_ms;
     s.words = (s.info.nr_pfns + 63) / 64;
     s.dirty = calloc(s.words, 8);
     s.final = calloc(s.words, 8);

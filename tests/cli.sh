@@ -153,5 +153,148 @@ expect 2 "save --transparent of a daemon guest" -- \
 grep -q "only for 'sim' and xen: guests" err && ok ||
     bad "save --transparent refusal says why: $(cat err)"
 
+# One consistent command line: help and version everywhere, --help on
+# every subcommand (exit 0, on stdout), bad values named in their unit.
+expect 0 "xmig help" -- "$XMIG" help
+grep -q "^  migrate " out && grep -q "^  report " out && ok || bad "xmig help lists subcommands"
+expect 0 "xmig version" -- "$XMIG" version
+grep -q '^xmig [0-9]' out && ok || bad "xmig version: $(cat out)"
+expect 2 "xmig help nope" -- "$XMIG" help nope
+grep -q "'nope' is not a subcommand" err && ok || bad "help of an unknown subcommand: $(cat err)"
+subs=$("$XMIG" help | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p')
+[ "$(echo "$subs" | wc -w)" -ge 16 ] && ok || bad "subcommand list: $subs"
+for c in $subs; do
+    expect 0 "xmig $c --help" -- "$XMIG" "$c" --help
+    { grep -q "usage: xmig $c\|^usage: xmig <subcommand>" out && [ ! -s err ]; } && ok ||
+        bad "xmig $c --help: usage on stdout: $(head -2 out) / $(head -2 err)"
+    expect 0 "xmig help $c" -- "$XMIG" help "$c"
+done
+# bad-value CMD OPTION VALUE PHRASE: refused (2), the value and unit named
+bad_value() {
+    local c=$1 o=$2 v=$3 phrase=$4
+    shift 4
+    expect 2 "$c --$o $v" -- "$XMIG" "$c" "--$o" "$v" "$@"
+    grep -qF "xmig $c: --$o '$v': $phrase" err && ok || bad "$c --$o $v: $(cat err)"
+}
+bad_value migrate downtime abc "give a whole number of milliseconds from 1 to" sim 127.0.0.1:9
+bad_value migrate downtime 0 "give a whole number of milliseconds from 1 to" sim 127.0.0.1:9
+bad_value migrate bandwidth 1x "give a whole number of MiB/s from 0 to" sim 127.0.0.1:9
+bad_value migrate max-iters -3 "give a whole number of rounds from 1 to 1000" sim 127.0.0.1:9
+bad_value migrate sim-memory abc "give a whole number of MiB from 1 to" sim 127.0.0.1:9
+bad_value migrate sim-fill 101 "give a whole number of percent from 0 to 100" sim 127.0.0.1:9
+bad_value migrate sim-domid 40000 "give a whole number from 1 to 32751" sim 127.0.0.1:9
+bad_value migrate warmup soon "give a number of seconds from 0 to 3600" sim 127.0.0.1:9
+bad_value migrate-receive run -1 "give a number of seconds from 0 to"
+bad_value migrate-receive max-memory 0 "give a whole number of MiB from 1 to"
+bad_value create memory abc "give a whole number of MiB from 1 to 4194304" g1
+bad_value create fill 200 "give a whole number of percent from 0 to 100" g1
+bad_value sample pages lots "give a whole number of pages from 0 to" x.xl
+bad_value restore domid 0 "give a whole number from 1 to 32751" --xen s.xl
+expect 2 "status abc" -- "$XMIG" status abc
+grep -q "'abc' is not a migration number" err && ok || bad "status abc: $(cat err)"
+expect 2 "migrate without a destination" -- "$XMIG" migrate sim
+grep -q "where to? give HOST:PORT" err && ok || bad "migrate sim: $(cat err)"
+expect 2 "report of a missing file" -- "$XMIG" report /nonexistent
+grep -q "cannot open /nonexistent: No such file or directory" err && ok || bad "report /nonexistent: $(cat err)"
+expect 1 "list without a daemon" -- "$XMIG" list --control "$T/none.sock"
+grep -q "cannot reach xmigd at $T/none.sock" err && ok || bad "list without a daemon: $(cat err)"
+
+# Live progress on a terminal: under a pseudo-terminal (script(1)), a
+# migration capped to 4 MiB/s spends ~3 s in round 1; the one progress
+# line must be rewritten within that round, in the wording xmig migrate
+# uses with a daemon too (tests/daemon.sh checks that side).
+PROGRESS_RE='xmig migrate: [a-z0-9]+: [0-9.]+ s, round [0-9]+( \(paused\))? [0-9]+%, memory [0-9]+%: [0-9.]+ MiB sent, [0-9.]+ MiB left, [0-9.]+ MiB/s \(average [0-9.]+\), dirty ([0-9]+|\?) pages/s, expected downtime ([0-9]+ ms|\?), throttle [0-9]+%, ETA ([0-9]+ s|\?)$'
+if command -v script >/dev/null; then
+    timeout 60 script -qfc "'$XMIG' migrate --bandwidth 4 --sim-memory 12 --sim-fill 100 --warmup 0 --exec \"'$XMIG' migrate-receive --run 0.2\" sim" \
+        /dev/null </dev/null >pty.out 2>&1
+    tr '\r' '\n' <pty.out | sed 's/\x1b\[K//g' >pty.lines
+    n=$(grep -E "$PROGRESS_RE" pty.lines | grep -c ' round 1 ')
+    [ "$n" -ge 2 ] && ok || bad "progress line rewritten within round 1 on a terminal ($n times): $(head -c 600 pty.out)"
+    grep -q $'\r\x1b\[K' pty.out && ok || bad "on a terminal the progress line is rewritten in place"
+    grep -q "xmig migrate: 6 rounds\|xmig migrate: [0-9]* rounds, .* verified" pty.lines && ok ||
+        bad "the result follows the progress line: $(tail -c 300 pty.lines)"
+else
+    bad "script(1) (util-linux) is needed for the pseudo-terminal test"
+fi
+# Without a terminal: a line per report, the same wording.
+expect 0 "migrate sim, progress on a pipe" -- "$XMIG" migrate --sim-memory 8 \
+    --warmup 0 --exec "'$XMIG' migrate-receive --run 0.2" sim
+grep -qE "$PROGRESS_RE" err && ok || bad "progress wording on a pipe: $(head -3 err)"
+# A downtime over its target is said, with the measured parts.
+expect 0 "migrate sim, 1 ms downtime target" -- "$XMIG" migrate --downtime 1 \
+    --max-iters 1 --sim-memory 8 --warmup 0 --exec "'$XMIG' migrate-receive --run 0.2" sim
+grep -qE "warning: downtime [0-9.]+ ms exceeded its 1 ms target \(stop [0-9.]+ ms, last pages and state [0-9.]+ ms, destination [0-9.]+ ms\)" err &&
+    ok || bad "downtime warning: $(grep -v 'round' err)"
+# (round 1 lasts ~0.5 s, long enough for the guest to dirty pages in it)
+expect 0 "migrate sim --json" -- "$XMIG" migrate --json --downtime 1 \
+    --max-iters 1 --sim-memory 8 --sim-fill 100 --bandwidth 16 --warmup 0 \
+    --exec "'$XMIG' migrate-receive --run 0.2" sim
+cp out stats.json
+python3 - stats.json <<'PY' && ok || bad "JSON job statistics: $(head -c 400 stats.json)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+j = d["job"]
+keys = ("time_elapsed time_remaining downtime setup_time data_total "
+        "data_processed data_remaining memory_total memory_processed "
+        "memory_remaining memory_constant memory_normal memory_normal_bytes "
+        "memory_bps memory_dirty_rate memory_page_size memory_iteration "
+        "auto_converge_throttle").split()
+missing = [k for k in keys if k not in j]
+assert not missing, missing
+assert j["memory_total"] == 8 << 20 and j["memory_page_size"] == 4096
+assert j["memory_remaining"] == 0 and j["time_remaining"] == 0
+assert j["data_processed"] == d["bytes"] and j["memory_iteration"] == d["iterations"]
+assert j["memory_normal"] == d["pages_sent"] and j["memory_constant"] == d["zero_pages"]
+assert j["memory_normal_bytes"] == 4096 * d["pages_sent"]
+assert 0 < j["setup_time"] < j["time_elapsed"]
+assert d["downtime_target_ms"] == 1 and "exceeded its 1 ms target" in d["warning"]
+assert d["rounds"][0]["dirty_pages_s"] > 0, "round 1's dirty rate"
+PY
+
+# xmig report: the rounds on a time axis (seconds) with MiB and MiB/s
+# axes, both rates drawn, the downtime marked; valid XML (xmllint).
+"$XMIG" migrate --json --bandwidth 16 --sim-memory 32 --warmup 0.3 \
+    --exec "'$XMIG' migrate-receive --run 0.2" sim >report.json 2>/dev/null
+expect 0 "report" -- "$XMIG" report -o report.svg report.json
+if command -v xmllint >/dev/null; then
+    xmllint --noout report.svg 2>xmllint.err && ok || bad "xmllint: $(head -3 xmllint.err)"
+else
+    bad "xmllint (libxml2-utils) is needed to check xmig report's SVG"
+fi
+python3 - report.json report.svg <<'PY' && ok || bad "report's drawing: see above"
+import json, sys, xml.etree.ElementTree as ET
+st = json.load(open(sys.argv[1]))
+svg = ET.parse(sys.argv[2]).getroot()
+ns = {"s": "http://www.w3.org/2000/svg"}
+def byid(i):
+    e = svg.find(".//*[@id='%s']" % i)
+    assert e is not None, "no element " + i
+    return e
+text = lambda e: "".join(e.itertext())
+assert text(byid("x-label")) == "time (s)"
+assert "MiB" in text(byid("y-label")) and text(byid("y2-label")) == "MiB/s"
+rects = svg.findall(".//s:g[@id='rounds']/s:rect", ns)
+rounds = st["rounds"]
+assert len(rects) == len(rounds) >= 2, (len(rects), len(rounds))
+xs = [float(r.get("x")) for r in rects]
+ws = [float(r.get("width")) for r in rects]
+assert xs == sorted(xs) and xs[0] > 70, xs
+# placed by start_s and duration_s on one time scale
+scale = (xs[-1] - xs[0]) / (rounds[-1]["start_s"] - rounds[0]["start_s"])
+for r, x, w in zip(rounds, xs, ws):
+    assert abs(x - xs[0] - scale * (r["start_s"] - rounds[0]["start_s"])) < 1.0, (x, r)
+    assert abs(w - max(1.0, scale * r["duration_s"])) < 1.0, (w, r)
+# bar heights in MiB: proportional to the round's bytes
+hs = [float(r.get("height")) for r in rects]
+k = hs[0] / rounds[0]["bytes"]
+assert all(abs(h - k * r["bytes"]) < 1.0 for h, r in zip(hs, rounds)), hs
+for i in ("throughput", "dirty-rate"):
+    assert len(byid(i).get("points").split()) >= len(rounds) - 1, i
+dt = byid("downtime")
+assert "downtime %.1f ms" % st["downtime_ms"] in text(dt), text(dt)
+PY
+expect 1 "report of a file without rounds" -- "$XMIG" report s.xl
+grep -q "s.xl" err && ok || bad "report of a non-JSON file names it: $(cat err)"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

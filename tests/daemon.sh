@@ -4,15 +4,17 @@
 # network namespaces joined by a veth pair), concurrent migrations through
 # one daemon, the failures an operator meets (a receiver killed or cut off,
 # bad certificates and pins, no room, garbage on the control socket, a full
-# disk, SIGTERM mid-migration, a second daemon on the same socket or port)
-# and the control socket's mode; and time (part 6, docs/timeouts.md): a
-# SIGSTOPped receiver, silent peers, cancels, a TLS/plain mismatch, an
-# fd-exhaustion flood, a killed client.
+# disk, SIGTERM mid-migration, a second daemon on the same socket or port),
+# the control socket's mode; time (part 6, docs/timeouts.md): a SIGSTOPped
+# receiver, silent peers, cancels, a TLS/plain mismatch, an fd-exhaustion
+# flood, a killed client; and (part 7) live progress on a terminal, live
+# and final job statistics, the downtime warning and the CLI's headers,
+# error wording and restore's naming.
 #
 #   XMIG=bin/xmig XMIGD=bin/xmigd [CERTS=obj/certs] bash tests/daemon.sh
 #
 # CERTS is a directory made by tests/tls/make-certs.sh (copied, never
-# changed; made here when unset).  DAEMON_PARTS="1 2 3 4 5" picks parts;
+# changed; made here when unset).  DAEMON_PARTS="1 2 3 4 5 6 7" picks parts;
 # DAEMON_NO_NETNS=1 takes part 2's loopback fallback without trying netns.
 # Every daemon runs under timeout(1) and is stopped on exit; every wait is
 # bounded.  Only loopback addresses are used and, when the sandbox allows
@@ -28,7 +30,7 @@ abs() { (cd "$(dirname "$1")" && printf '%s/%s\n' "$(pwd)" "$(basename "$1")"); 
 HERE=$(cd "$(dirname "$0")" && pwd)
 XMIG=$(abs "${XMIG:-bin/xmig}")
 XMIGD=$(abs "${XMIGD:-bin/xmigd}")
-PARTS=${DAEMON_PARTS:-1 2 3 4 5 6}
+PARTS=${DAEMON_PARTS:-1 2 3 4 5 6 7}
 for f in "$XMIG" "$XMIGD"; do
     [ -x "$f" ] || { echo "daemon: missing $f" >&2; exit 1; }
 done
@@ -1360,6 +1362,107 @@ part6() {
     stop ra6
 }
 
+# ---- 6. live progress and job statistics -----------------------------------
+
+# The progress line of xmig migrate, with or without a daemon (tests/cli.sh
+# checks the same wording for a sim guest moved from the CLI).
+PROGRESS_RE='xmig migrate: [a-z0-9]+: [0-9.]+ s, round [0-9]+( \(paused\))? [0-9]+%, memory [0-9]+%: [0-9.]+ MiB sent, [0-9.]+ MiB left, [0-9.]+ MiB/s \(average [0-9.]+\), dirty ([0-9]+|\?) pages/s, expected downtime ([0-9]+ ms|\?), throttle [0-9]+%, ETA ([0-9]+ s|\?)$'
+
+part7() {
+    local st st2 id i pid n txt
+    echo "--- 7. live progress and job statistics"
+    mkconf pa 127.0.0.1:0 host-a
+    mkconf pb 127.0.0.1:0 host-b
+    start pa && start pb
+    # 32 MiB of data capped to 8 MiB/s: round 1 alone takes ~4 s.
+    create pa slow --memory 32 --fill 100 --workload mixed
+    timeout 60 script -qfc "'$XMIG' migrate --control '$(sock pa)' --bandwidth 8 slow 127.0.0.1:${PORT[pb]}" \
+        /dev/null </dev/null >"$T/p6.pty" 2>&1 &
+    pid=$!
+    id=
+    for i in $(seq 100); do
+        st=$(timeout 10 "$XMIG" status --control "$(sock pa)" --json 2>/dev/null)
+        id=$(q '[m["migration"] for m in d["migrations"] if m["guest"] == "slow" and m["state"] == "running" and m["round"] >= 1][-1] if any(m["guest"] == "slow" and m["state"] == "running" and m["round"] >= 1 for m in d["migrations"]) else ""' <<<"$st")
+        [ -n "$id" ] && break
+        sleep 0.1
+    done
+    [ -n "$id" ] || note "the migration of slow did not show as running: ${st:0:300}"
+    st=$(timeout 10 "$XMIG" status --control "$(sock pa)" --json "${id:-0}" 2>&1)
+    sleep 1.2
+    st2=$(timeout 10 "$XMIG" status --control "$(sock pa)" --json "${id:-0}" 2>&1)
+    txt=$(timeout 10 "$XMIG" status --control "$(sock pa)" 2>&1)
+    [ "$(q 'd["status"]["round"] == 1 and isinstance(d["status"]["stats"], dict) and d["status"]["stats"]["job"]["memory_total"] == 32 << 20 and d["status"]["stats"]["job"]["time_elapsed"] > 0 and d["status"]["stats"]["job"]["data_processed"] > 0' <<<"$st")" = true ] ||
+        note "status --json while running: ${st:0:400}"
+    [ "$(python3 -c 'import json,sys; a=json.loads(sys.argv[1])["status"]; b=json.loads(sys.argv[2])["status"]; print(b["round"] == 1 and b["elapsed_s"] >= a["elapsed_s"] + 1.0 and b["stats"]["bytes"] > a["stats"]["bytes"])' "$st" "$st2" 2>&1)" = True ] ||
+        note "within round 1, 1.2 s apart, elapsed and bytes do not advance: ${st:0:250} / ${st2:0:250}"
+    grep -q '^  ID GUEST .* STATE .* ROUND .* ELAPSED .* ETA$' <<<"$txt" && grep -qE "^ +$id slow +127.0.0.1:${PORT[pb]} +running +1 [0-9]+%" <<<"$txt" ||
+        note "xmig status: $txt"
+    verdict "while a migration runs: status --json has live statistics, elapsed ticks within a round, xmig status has a header" pa pb
+    for i in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    wait "$pid" || note "xmig migrate under script: exit $?"
+    tr '\r' '\n' <"$T/p6.pty" | sed 's/\x1b\[K//g' >"$T/p6.lines"
+    n=$(grep -E "$PROGRESS_RE" "$T/p6.lines" | grep -c ' round 1 ')
+    [ "$n" -ge 2 ] || note "progress line within round 1: $n times: $(head -c 500 "$T/p6.pty")"
+    grep -q "slow moved to 127.0.0.1:${PORT[pb]}" "$T/p6.lines" || note "result: $(tail -c 300 "$T/p6.lines")"
+    verdict "xmig migrate of a daemon's guest on a terminal: the progress line moves within round 1, in the CLI's wording" pa pb
+
+    st=$(timeout 10 "$XMIG" status --control "$(sock pa)" --json "${id:-0}" 2>&1)
+    [ "$(q 'd["status"]["state"] == "done" and d["status"]["stats"]["job"]["memory_remaining"] == 0 and d["status"]["stats"]["job"]["memory_page_size"] == 4096 and d["status"]["stats"]["rounds"][0]["dirty_pages_s"] > 0 and d["status"]["stats"]["job"]["setup_time"] > 0' <<<"$st")" = true ] ||
+        note "statistics when done: ${st:0:400}"
+    txt=$(timeout 10 "$XMIG" status --control "$(sock pa)" "${id:-0}" 2>&1)
+    for f in "Time elapsed:" "Time remaining:" "Setup time:" "Downtime:" "Data processed:" "Data remaining:" "Data total:" "Memory processed:" "Memory remaining:" "Memory total:" "Memory bandwidth:" "Dirty rate:" "Iteration:" "Constant pages:" "Normal pages:" "Normal data:" "Page size:" "Auto converge throttle:"; do
+        grep -q "^$f" <<<"$txt" || note "xmig status $id lacks '$f'"
+    done
+    verdict "job statistics when done: libvirt's fields in JSON and in xmig status ID" pa
+
+    # Downtime over its target: a warning in the result and in the log.
+    create pa quick --memory 16
+    cli p6w 60 migrate --control "$(sock pa)" --downtime 1 --max-iters 1 quick "127.0.0.1:${PORT[pb]}"
+    [ "$RC" = 0 ] || note "migrate quick: exit $RC: $(cat "$T/p6w.err")"
+    grep -qE "quick: warning: downtime [0-9.]+ ms exceeded its 1 ms target \(stop [0-9.]+ ms, last pages and state [0-9.]+ ms, destination [0-9.]+ ms\)" "$T/p6w.err" ||
+        note "no warning in the result: $(cat "$T/p6w.err")"
+    grep -q "quick: downtime .* exceeded its 1 ms target (stop" "$T/pa.log" ||
+        note "no warning in the log: $(tail -n 3 "$T/pa.log")"
+    verdict "a downtime over its target is a warning, with its parts, in the result and the log" pa pb
+
+    # One consistent CLI against a daemon: headers, names in errors, and
+    # restore keeps the saved name (as xl does) unless --name.
+    create pa keepme --memory 16
+    txt=$(timeout 10 "$XMIG" list --control "$(sock pa)" 2>&1)
+    grep -qE '^NAME +STATE +MEMORY +ORIGIN +DOMID +HEARTBEAT$' <<<"$txt" &&
+        grep -qE '^keepme +running +16 MiB +created +- +[0-9]+$' <<<"$txt" || note "xmig list: $txt"
+    cli p6d 10 destroy --control "$(sock pa)" web1
+    [ "$RC" = 1 ] && grep -q "no such guest: web1" "$T/p6d.err" || note "destroy web1: $RC $(cat "$T/p6d.err")"
+    cli p6c 10 create --control "$(sock pa)" keepme
+    grep -q "a guest named keepme exists" "$T/p6c.err" || note "create twice: $(cat "$T/p6c.err")"
+    cli p6m 10 migrate --control "$(sock pa)" web1 "127.0.0.1:${PORT[pb]}"
+    grep -q "web1" "$T/p6m.err" || note "migrate web1: $(cat "$T/p6m.err")"
+    cli p6s 60 save --control "$(sock pa)" keepme "$T/keepme.xl"
+    [ "$RC" = 0 ] || note "save keepme: $RC $(cat "$T/p6s.err")"
+    cli p6r 60 restore --control "$(sock pa)" "$T/keepme.xl"
+    [ "$RC" = 0 ] && [ "$(gfield pa keepme state)" = running ] ||
+        note "restore keeps the saved name: $RC $(cat "$T/p6r.out" "$T/p6r.err") $(list_json pa)"
+    cli p6r2 60 restore --control "$(sock pa)" --name other "$T/keepme.xl"
+    [ "$RC" = 0 ] && [ "$(gfield pa other state)" = running ] ||
+        note "restore --name other: $RC $(cat "$T/p6r2.err")"
+    verdict "xmig list has a header; errors name the guest; restore keeps the saved name unless --name" pa
+
+    # A failed job's statistics carry its error (libvirt's errmsg).
+    create pa doomed --memory 32 --fill 100
+    if mig_start pa doomed "127.0.0.1:${PORT[pb]}" ', "bandwidth_mib": 2' &&
+        mig_running pa "$MID" 10; then
+        sleep 0.5
+        timeout 10 "$XMIG" cancel --control "$(sock pa)" "$MID" >/dev/null 2>&1
+        [ "$(mig_wait pa "$MID" 30)" = cancelled ] || note "the cancelled migration did not end as cancelled"
+        st=$(mig_status pa "$MID")
+        [ "$(q 'isinstance(d["stats"], dict) and len(d["stats"]["job"]["errmsg"]) > 0 and d["stats"]["job"]["errmsg"] == d["error"]' <<<"$st")" = true ] ||
+            note "cancelled job's statistics: ${st:0:400}"
+    fi
+    verdict "a failed job's statistics carry its error message (errmsg)" pa
+    stop pa
+    stop pb
+}
+
 for part in $PARTS; do
     case $part in
         1 | 5) [ -n "${did1:-}" ] || { part1; did1=1; } ;;
@@ -1367,6 +1470,7 @@ for part in $PARTS; do
         3) part3 ;;
         4) part4 ;;
         6) part6 ;;
+        7) part7 ;;
         *) echo "daemon: no part $part" >&2; exit 2 ;;
     esac
 done

@@ -820,7 +820,12 @@ struct run {
     struct xmig_migrate_stats st;
     double wall_s;
     int base_threads;
-    unsigned progress_calls;
+    unsigned progress_calls;    /* when a round ended */
+    unsigned partial_calls;     /* within a round */
+    unsigned partial_round1;
+    double last_call, max_gap;  /* between calls, within precopy */
+    uint64_t last_total_bytes;
+    int live_bad;               /* a live figure that was wrong */
     void *(*before_send)(void *);   /* called once every thread is up */
 };
 
@@ -841,7 +846,26 @@ static void run_init(struct run *r, enum xmig_sim_workload w, unsigned mib)
 static void on_progress(void *u, const struct xmig_iteration_stats *round)
 {
     struct run *r = u;
+    double now = now_s();
 
+    if (r->last_call > 0 && !round->final && now - r->last_call > r->max_gap) {
+        r->max_gap = now - r->last_call;
+    }
+    r->last_call = now;
+    /* Live figures: the stats object agrees with the report, and the
+     * stream only grows. */
+    if (round->total_bytes < r->last_total_bytes ||
+        round->total_bytes != r->st.bytes || round->elapsed_s <= 0 ||
+        round->guest_pages != r->sc.memory_bytes / PAGE ||
+        r->st.memory_processed == 0 || r->st.iteration != round->iteration) {
+        r->live_bad++;
+    }
+    r->last_total_bytes = round->total_bytes;
+    if (round->partial) {
+        r->partial_calls++;
+        r->partial_round1 += round->iteration == 1;
+        return;
+    }
     r->progress_calls++;
     if (r->cut_at_round && round->iteration == (uint32_t)r->cut_at_round &&
         !round->final) {
@@ -1119,7 +1143,13 @@ static void check_json(const struct xmig_migrate_stats *st)
         "total_s", "downtime_ms", "stop_ms", "final_ms", "handover_ms",
         "bytes", "pages_sent", "zero_pages", "guest_pages", "iterations", "max_throttle", "tls_mode",
         "stop_reason", "verified", "rounds", "dirty_pages", "final",
-        "transfer_mib_s", "expected_downtime_ms",
+        "transfer_mib_s", "expected_downtime_ms", "job", "time_elapsed",
+        "time_remaining", "setup_time", "data_total", "data_processed",
+        "data_remaining", "memory_total", "memory_processed",
+        "memory_remaining", "memory_constant", "memory_normal",
+        "memory_normal_bytes", "memory_bps", "memory_dirty_rate",
+        "memory_page_size", "auto_converge_throttle", "memory_iteration",
+        "downtime_target_ms",
     };
     char *buf = malloc(65536), k[40];
 
@@ -1449,6 +1479,37 @@ TEST(bandwidth_cap, 30, NULL)
     assert_true(r.st.bytes > 4 * 65536);
     assert_true(r.wall_s >= floor_s);
     assert_true(r.st.total_s >= floor_s);
+    run_done(&r);
+}
+
+/* A slow round reports progress at least once a second, with live
+ * figures; round 1's dirty rate is measured. */
+TEST(progress_each_second, 40, NULL)
+{
+    struct run r;
+
+    run_init(&r, XMIG_SIM_MIXED, 12);
+    r.sc.fill_percent = 100;
+    r.sc.dirty_rate = 2000;
+    r.mp.bandwidth = 4u << 20;
+    run_go(&r);
+    check_success(&r);
+    printf("    %u reports within rounds (%u in round 1), longest gap "
+           "%.2f s, round 1: %.2f s, dirty %.0f pages/s\n", r.partial_calls,
+           r.partial_round1, r.max_gap, r.st.rounds[0].duration_s,
+           r.st.rounds[0].dirty_rate);
+    assert_true(r.st.rounds[0].duration_s > 2.0);
+    assert_true(r.partial_round1 >= 2);
+    assert_true(r.max_gap < 1.0 + 0.5 * tscale);
+    assert_int_equal(r.live_bad, 0);
+    assert_true(r.st.rounds[0].dirty_rate > 0);
+    assert_true(r.st.setup_ms > 0 && r.st.setup_ms < r.st.total_s * 1000.0);
+    assert_int_equal(r.st.page_size, PAGE);
+    assert_int_equal(r.st.memory_total, r.sc.memory_bytes);
+    assert_int_equal(r.st.memory_remaining, 0);
+    assert_true(r.st.remaining_s == 0);
+    assert_true(r.st.memory_processed >= r.sc.memory_bytes);
+    assert_int_equal(r.st.iteration, r.st.iterations);
     run_done(&r);
 }
 
@@ -2103,6 +2164,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(direct_socketpair),
         cmocka_unit_test(verify_mode),
         cmocka_unit_test(bandwidth_cap),
+        cmocka_unit_test(progress_each_second),
         cmocka_unit_test(max_iters_1),
         cmocka_unit_test(auto_converge_on),
         cmocka_unit_test(auto_converge_off),

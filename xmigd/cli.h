@@ -4,6 +4,7 @@
 #ifndef XMIG_CLI_H
 #define XMIG_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "xmig.h"
@@ -29,9 +30,9 @@ int report_main(int argc, char **argv);
 int certs_main(int argc, char **argv);
 int restore_main(int argc, char **argv);
 /* Save a guest to PATH atomically (cmd_save.c; also used by xmigd). */
-int save_to_file_pv(struct xmig_guest *g, const char *path,
+int save_to_file_pv(struct xmig_guest *g, const char *name, const char *path,
                     struct xmig_migrate_stats *st, int transparent);
-int save_to_file(struct xmig_guest *g, const char *path,
+int save_to_file(struct xmig_guest *g, const char *name, const char *path,
                  struct xmig_migrate_stats *st);
 /* Report errno for path as the xmig error; returns -1. */
 int err_report_errno(const char *path);
@@ -41,6 +42,24 @@ int ctl_simple_request(const char *cmd, const char *control,
                        struct json_t *req);
 int migrate_via_daemon(const char *control, const char *guest,
                        const char *dest, struct json_t *params, int json);
+
+/* The progress line (progress.c): one wording with or without xmigd. */
+void progress_format(char *buf, size_t len, const char *guest,
+                     const struct xmig_iteration_stats *r);
+void progress_print(int tty, const char *guest,
+                    const struct xmig_iteration_stats *r);
+void progress_from_status(struct json_t *s, struct xmig_iteration_stats *r);
+
+/* Option values (cli_number.c): a whole number in [min, max], or a
+ * number of seconds in [0, max]; else -1 with "xmig CMD: --OPT 'ARG':
+ * give a whole number of UNIT from MIN to MAX" printed.  unit: plural,
+ * "" for none. */
+int cli_uint(const char *cmd, const char *opt, const char *arg,
+             uint64_t min, uint64_t max, const char *unit, uint64_t *out);
+int cli_seconds(const char *cmd, const char *opt, const char *arg,
+                double max, double *out);
+/* xmig help CMD: CMD's usage (xmig.c). */
+int help_main(int argc, char **argv);
 
 /* "-" is standard input.  Returns a transport owning the fd, or NULL with a
  * message printed. */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -138,16 +139,46 @@ static int common_opt(struct common *c, int opt, const char *arg)
 
 #define COMMON_OPTIONS                                                       \
     { "control", required_argument, NULL, 'c' },                             \
-        { "json", no_argument, NULL, 'j' }
+        { "json", no_argument, NULL, 'j' },                                  \
+        { "help", no_argument, NULL, 'h' }
+
+/* usage on stdout (asked for, exit 0) or stderr (a mistake, exit 2). */
+static int usage_of(int asked, const char *text)
+{
+    fputs(text, asked ? stdout : stderr);
+    return asked ? 0 : EXIT_USAGE;
+}
+
+#define LIST_USAGE                                                           \
+    "usage: xmig list [--json] [--control PATH]\n"                           \
+    "  the guests xmigd keeps: name, state, memory, origin, domain id (a\n"  \
+    "  domain of this Xen host) or heartbeat (a sim guest)\n"
+#define CREATE_USAGE                                                         \
+    "usage: xmig create [--memory MIB] [--vcpus N] "                         \
+    "[--workload idle|mixed|stress]\n"                                       \
+    "                   [--rate PAGES/S] [--fill PERCENT] [--domid D] "       \
+    "[--control PATH] NAME\n"                                                \
+    "  start a sim guest NAME in xmigd (default 512 MiB, 2 vCPUs, mixed,\n"  \
+    "  50% filled, domid 11)\n"
+#define STATUS_USAGE                                                         \
+    "usage: xmig status [--json] [--control PATH] [ID]\n"                    \
+    "  xmigd's migrations with live progress; with ID, its job statistics\n"
+
 
 static void print_guest(json_t *o)
 {
-    int xen = json_object_get(o, "domid") != NULL;
+    char domid[16] = "-", beat[24] = "-";
 
-    printf("%-20s %-10s %8.0f MiB  %-9s %s %.0f\n", str_or(o, "name"),
+    /* A domain of this Xen host has a domid; a sim guest a heartbeat. */
+    if (json_object_get(o, "domid")) {
+        snprintf(domid, sizeof(domid), "%.0f", cj_num(o, "domid", 0));
+    }
+    if (json_object_get(o, "heartbeat")) {
+        snprintf(beat, sizeof(beat), "%.0f", cj_num(o, "heartbeat", 0));
+    }
+    printf("%-20s %-10s %8.0f MiB  %-9s %6s %12s\n", str_or(o, "name"),
            str_or(o, "state"), cj_num(o, "memory_mib", 0), str_or(o, "origin"),
-           xen ? "domain" : "heartbeat",
-           xen ? cj_num(o, "domid", 0) : cj_num(o, "heartbeat", 0));
+           domid, beat);
 }
 
 int list_main(int argc, char **argv)
@@ -160,11 +191,14 @@ int list_main(int argc, char **argv)
     int opt;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (!common_opt(&c, opt, optarg)) {
-            fprintf(stderr, "usage: xmig list [--json] [--control PATH]\n");
-            return EXIT_USAGE;
+            return usage_of(opt == 'h', LIST_USAGE);
         }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "xmig list: takes no arguments (xmig list --help)\n");
+        return EXIT_USAGE;
     }
     o = ask("list", c.control, json_pack("{s:s}", "op", "list"));
     if (!o) {
@@ -173,7 +207,8 @@ int list_main(int argc, char **argv)
     if (c.json) {
         print_json(o);
     } else {
-        printf("%-20s %-10s %12s  %-9s\n", "NAME", "STATE", "MEMORY", "ORIGIN");
+        printf("%-20s %-10s %12s  %-9s %6s %12s\n", "NAME", "STATE",
+               "MEMORY", "ORIGIN", "DOMID", "HEARTBEAT");
         json_array_foreach(json_object_get(o, "guests"), i, g) {
             print_guest(g);
         }
@@ -187,18 +222,27 @@ static int number_opt(const char *cmd, const char *opt, const char *arg,
                       unsigned long min, unsigned long max, const char *unit,
                       unsigned long *out)
 {
-    char *end;
-    unsigned long v;
+    uint64_t v;
 
-    errno = 0;
-    v = strtoul(arg, &end, 10);
-    if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max) {
-        fprintf(stderr, "xmig %s: --%s '%s': give a whole number from %lu "
-                        "to %lu%s%s\n",
-                cmd, opt, arg, min, max, unit[0] ? " " : "", unit);
+    if (cli_uint(cmd, opt, arg, min, max, unit, &v) < 0) {
         return -1;
     }
-    *out = v;
+    *out = (unsigned long)v;
+    return 0;
+}
+
+/* A migration's number (an argument: named as what it is). */
+static int migration_id(const char *cmd, const char *arg, unsigned long *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtoul(arg, &end, 10);
+    if (errno || end == arg || *end || arg[0] == '-' || *out > 0x7fffffff) {
+        fprintf(stderr, "xmig %s: '%s' is not a migration number (xmig "
+                        "status lists them)\n", cmd, arg);
+        return -1;
+    }
     return 0;
 }
 
@@ -221,17 +265,20 @@ int create_main(int argc, char **argv)
     int opt, rc = 0;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (common_opt(&c, opt, optarg)) {
             continue;
         }
         switch (opt) {
+        case 'h':
+            return usage_of(1, CREATE_USAGE);
         case 'm':
             rc |= number_opt("create", "memory", optarg, 1, 1ul << 22, "MiB",
                              &mem);
             break;
         case 'v':
-            rc |= number_opt("create", "vcpus", optarg, 1, 128, "", &vcpus);
+            rc |= number_opt("create", "vcpus", optarg, 1, 128, "vCPUs",
+                             &vcpus);
             break;
         case 'w':
             wl = optarg;
@@ -241,7 +288,8 @@ int create_main(int argc, char **argv)
                              "pages/s", &rate);
             break;
         case 'f':
-            rc |= number_opt("create", "fill", optarg, 0, 100, "%", &fill);
+            rc |= number_opt("create", "fill", optarg, 0, 100, "percent",
+                             &fill);
             break;
         case 'd':
             rc |= number_opt("create", "domid", optarg, 1, 0x7fef, "",
@@ -255,7 +303,10 @@ int create_main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (optind != argc - 1) {
-        goto usage;
+        fprintf(stderr, "xmig create: %s (xmig create --help)\n",
+                optind == argc ? "give the new guest a NAME"
+                               : "one NAME only");
+        return EXIT_USAGE;
     }
     o = ask("create", c.control,
             json_pack("{s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:I}", "op",
@@ -271,10 +322,7 @@ int create_main(int argc, char **argv)
     json_decref(o);
     return 0;
 usage:
-    fprintf(stderr, "usage: xmig create [--memory MIB] [--vcpus N] "
-                    "[--workload idle|mixed|stress] [--rate PAGES/S] "
-                    "[--fill PERCENT] [--domid D] [--control PATH] NAME\n");
-    return EXIT_USAGE;
+    return usage_of(0, CREATE_USAGE);
 }
 
 int ctl_simple_request(const char *cmd, const char *control, json_t *req)
@@ -302,19 +350,23 @@ static int simple(int argc, char **argv, const char *cmd, const char *op,
     int opt;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (!common_opt(&c, opt, optarg)) {
-            optind = argc + 1;
-            break;
+            fprintf(opt == 'h' ? stdout : stderr,
+                    "usage: xmig %s [--control PATH] %s\n  %s\n", cmd,
+                    numeric ? "ID" : "NAME",
+                    numeric ? "cancel migration ID (xmig status lists them); "
+                              "the guest runs on here"
+                            : "stop guest NAME of xmigd and forget it");
+            return opt == 'h' ? 0 : EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "usage: xmig %s [--control PATH] %s\n", cmd,
-                numeric ? "ID" : "NAME");
+        fprintf(stderr, "xmig %s: give one %s (xmig %s --help)\n", cmd,
+                numeric ? "migration ID" : "guest NAME", cmd);
         return EXIT_USAGE;
     }
-    if (numeric && number_opt(cmd, "migration", argv[optind], 0, 0x7fffffff,
-                              "", &id) < 0) {
+    if (numeric && migration_id(cmd, argv[optind], &id) < 0) {
         return EXIT_USAGE;
     }
     return ctl_simple_request(
@@ -333,18 +385,82 @@ int cancel_main(int argc, char **argv)
     return simple(argc, argv, "cancel", "cancel", "migration", 1);
 }
 
+#define STATUS_HEADER                                                        \
+    "  ID GUEST            DESTINATION            STATE     ROUND        "    \
+    "ELAPSED   SENT MiB  LEFT MiB   MiB/s  DIRTY/s THROTTLE    ETA\n"
+
+/* One row of the table: live figures while it runs. */
 static void print_status(json_t *o)
 {
     const char *err = cj_str(o, "error");
+    double eta = cj_num(o, "eta_s", -1);
+    char round[24], etas[16] = "-", dirty[24] = "-";
 
-    printf("%4.0f  %-16s -> %-22s %-9s round %.0f%s  %.0f MiB/s  dirty "
-           "%.0f pages/s  throttle %.0f%%  %.1f s%s%s\n",
+    snprintf(round, sizeof(round), "%.0f%s %.0f%%", cj_num(o, "round", 0),
+             cj_bool(o, "final", 0) ? "*" : "",
+             cj_num(o, "dirty_pages", 0) > 0
+                 ? 100.0 * (1.0 - cj_num(o, "remaining_pages", 0) /
+                                      cj_num(o, "dirty_pages", 0))
+                 : 0);
+    if (!(cj_num(o, "round", 0) == 1 && cj_bool(o, "partial", 0))) {
+        snprintf(dirty, sizeof(dirty), "%.0f", cj_num(o, "dirty_pages_s", 0));
+    }
+    if (eta >= 0 && strcmp(str_or(o, "state"), "running") == 0) {
+        snprintf(etas, sizeof(etas), "%.0f s", eta);
+    }
+    printf("%4.0f %-16s %-22s %-9s %-10s %7.1f s %10.1f %9.1f %7.1f %8s "
+           "%7.0f%% %6s%s%s\n",
            cj_num(o, "migration", 0), str_or(o, "guest"),
-           str_or(o, "destination"), str_or(o, "state"), cj_num(o, "round", 0),
-           cj_bool(o, "final", 0) ? " (paused)" : "",
-           cj_num(o, "transfer_mib_s", 0), cj_num(o, "dirty_pages_s", 0),
-           cj_num(o, "throttle", 0), cj_num(o, "elapsed_s", 0),
-           err && err[0] ? ": " : "", err ? err : "");
+           str_or(o, "destination"), str_or(o, "state"), round,
+           cj_num(o, "elapsed_s", 0), cj_num(o, "sent_mib", 0),
+           cj_num(o, "remaining_pages", 0) * 4096.0 / 1048576.0,
+           cj_num(o, "transfer_mib_s", 0), dirty, cj_num(o, "throttle", 0),
+           etas, err && err[0] ? "  " : "",
+           err ? err : "");
+}
+
+/* One migration's job statistics, as virsh domjobinfo shows a job. */
+static void print_job(json_t *o)
+{
+    json_t *st = json_object_get(o, "stats"), *j = json_object_get(st, "job");
+    const char *w = cj_str(st, "warning");
+
+    printf("%-24s %.0f\n%-24s %s\n%-24s %s\n%-24s %s\n", "Migration:",
+           cj_num(o, "migration", 0), "Guest:", str_or(o, "guest"),
+           "Destination:", str_or(o, "destination"), "State:",
+           str_or(o, "state"));
+    if (!json_is_object(j)) {
+        return;
+    }
+#define MIB(k) (cj_num(j, k, 0) / 1048576.0)
+    printf("%-24s %.0f ms\n%-24s %.0f ms\n%-24s %.0f ms\n%-24s %.0f ms\n",
+           "Time elapsed:", cj_num(j, "time_elapsed", 0), "Time remaining:",
+           cj_num(j, "time_remaining", 0), "Setup time:",
+           cj_num(j, "setup_time", 0), "Downtime:", cj_num(j, "downtime", 0));
+    printf("%-24s %.3f MiB\n%-24s %.3f MiB\n%-24s %.3f MiB\n",
+           "Data processed:", MIB("data_processed"), "Data remaining:",
+           MIB("data_remaining"), "Data total:", MIB("data_total"));
+    printf("%-24s %.3f MiB\n%-24s %.3f MiB\n%-24s %.3f MiB\n",
+           "Memory processed:", MIB("memory_processed"), "Memory remaining:",
+           MIB("memory_remaining"), "Memory total:", MIB("memory_total"));
+    printf("%-24s %.3f MiB/s\n%-24s %.0f pages/s\n%-24s %.0f\n"
+           "%-24s %.0f\n%-24s %.0f\n%-24s %.0f\n%-24s %.0f octets\n"
+           "%-24s %.0f%%\n",
+           "Memory bandwidth:", MIB("memory_bps"), "Dirty rate:",
+           cj_num(j, "memory_dirty_rate", 0), "Iteration:",
+           cj_num(j, "memory_iteration", 0), "Constant pages:",
+           cj_num(j, "memory_constant", 0), "Normal pages:",
+           cj_num(j, "memory_normal", 0), "Normal data:",
+           cj_num(j, "memory_normal_bytes", 0), "Page size:",
+           cj_num(j, "memory_page_size", 0), "Auto converge throttle:",
+           cj_num(j, "auto_converge_throttle", 0));
+#undef MIB
+    if (cj_str(j, "errmsg")) {
+        printf("%-24s %s\n", "Error message:", cj_str(j, "errmsg"));
+    }
+    if (w) {
+        printf("%-24s %s\n", "Warning:", w);
+    }
 }
 
 int status_main(int argc, char **argv)
@@ -358,15 +474,16 @@ int status_main(int argc, char **argv)
     int opt;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (!common_opt(&c, opt, optarg)) {
-            fprintf(stderr, "usage: xmig status [--json] [--control PATH] "
-                            "[ID]\n");
-            return EXIT_USAGE;
+            return usage_of(opt == 'h', STATUS_USAGE);
         }
     }
-    if (optind < argc && number_opt("status", "migration", argv[optind], 0,
-                                    0x7fffffff, "", &id) < 0) {
+    if (optind + 1 < argc) {
+        fprintf(stderr, "xmig status: one migration ID at most\n");
+        return EXIT_USAGE;
+    }
+    if (optind < argc && migration_id("status", argv[optind], &id) < 0) {
         return EXIT_USAGE;
     }
     req = optind < argc ? json_pack("{s:s, s:I}", "op", "status", "migration",
@@ -379,8 +496,12 @@ int status_main(int argc, char **argv)
     if (c.json) {
         print_json(o);
     } else if (json_object_get(o, "status")) {
+        printf(STATUS_HEADER);
         print_status(json_object_get(o, "status"));
+        printf("\n");
+        print_job(json_object_get(o, "status"));
     } else {
+        printf(STATUS_HEADER);
         json_array_foreach(json_object_get(o, "migrations"), i, m) {
             print_status(m);
         }
@@ -413,7 +534,8 @@ int migrate_via_daemon(const char *control, const char *guest,
                        const char *dest, json_t *params, int json)
 {
     json_t *o, *req = params;
-    int id, tty = isatty(STDERR_FILENO);
+    int id, tty = isatty(STDERR_FILENO), printed = 0;
+    double last_report = -1;
 
     if (!req || json_object_set_new(req, "op", json_string("migrate")) < 0 ||
         json_object_set_new(req, "guest", json_string(guest)) < 0 ||
@@ -459,19 +581,28 @@ int migrate_via_daemon(const char *control, const char *guest,
         state = str_or(s, "state");
         if (!json && strcmp(state, "running") == 0 &&
             cj_num(s, "round", 0) >= 1) {
-            fprintf(stderr, "%sxmig migrate: %s round %.0f%s, %.0f MiB/s, "
-                            "dirty %.0f pages/s, throttle %.0f%%, %.1f s%s",
-                    tty ? "\r\033[K" : "", guest, cj_num(s, "round", 0),
-                    cj_bool(s, "final", 0) ? " (paused)" : "",
-                    cj_num(s, "transfer_mib_s", 0),
-                    cj_num(s, "dirty_pages_s", 0), cj_num(s, "throttle", 0),
-                    cj_num(s, "elapsed_s", 0), tty ? "" : "\n");
+            /* On a terminal every poll (the clock ticks); else each new
+             * report once. */
+            double made = cj_num(s, "elapsed_s", 0) -
+                          cj_num(s, "report_age_s", 0);
+            struct xmig_iteration_stats r;
+            if (tty || fabs(made - last_report) > 0.001) {
+                progress_from_status(s, &r);
+                progress_print(tty, guest, &r);
+                printed = 1;
+            }
+            last_report = made;
         }
         if (strcmp(state, "queued") != 0 && strcmp(state, "running") != 0) {
             int ok = strcmp(state, "done") == 0;
             json_t *stats = json_object_get(s, "stats");
-            if (tty && !json) {
+            const char *warning = cj_str(stats, "warning");
+            if (tty && printed) {
                 fprintf(stderr, "\n");
+            }
+            if (ok && warning) {
+                fprintf(stderr, "xmig migrate: %s: warning: %s\n", guest,
+                        warning);
             }
             if (json && json_is_object(stats)) {
                 print_json(stats);

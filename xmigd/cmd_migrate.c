@@ -24,7 +24,8 @@
 #include "xmigd/tls_opts.h"
 
 struct report {
-    int tty, json;
+    int tty, json, printed;
+    const char *guest;
 };
 
 /* SIGINT, SIGTERM, SIGHUP: cancel the migration (the guest runs on here,
@@ -55,14 +56,8 @@ static void progress(void *user, const struct xmig_iteration_stats *r)
     if (rep->json) {
         return;
     }
-    fprintf(stderr, "%sxmig migrate: round %u%s: %llu pages (%llu zero), "
-                    "%.0f MiB/s, dirty %.0f pages/s, throttle %u%%, "
-                    "%.2f s%s",
-            rep->tty ? "\r\033[K" : "", r->iteration,
-            r->final ? " (paused)" : "", (unsigned long long)r->pages_sent,
-            (unsigned long long)r->zero_pages, r->transfer_rate / 1048576.0,
-            r->dirty_rate, r->throttle, r->start_s + r->duration_s,
-            rep->tty && !r->final ? "" : "\n");
+    progress_print(rep->tty, rep->guest, r);
+    rep->printed = 1;
 }
 
 static void print_report(const char *who, const struct xmig_migrate_stats *st,
@@ -73,6 +68,9 @@ static void print_report(const char *who, const struct xmig_migrate_stats *st,
     if (json) {
         if (xmig_migrate_stats_json(st, buf, sizeof(buf)) == 0) {
             printf("%s\n", buf);
+        }
+        if (xmig_migrate_stats_warning(st, buf, sizeof(buf))) {
+            fprintf(stderr, "%s: warning: %s\n", who, buf);
         }
         return;
     }
@@ -88,6 +86,9 @@ static void print_report(const char *who, const struct xmig_migrate_stats *st,
            st->verified ? "verified" : "not verified",
            st->stop_reason[0] ? ", pre-copy stopped: " : "",
            st->stop_reason);
+    if (xmig_migrate_stats_warning(st, buf, sizeof(buf))) {
+        fprintf(stderr, "%s: warning: %s\n", who, buf);
+    }
 }
 
 static void migrate_help(FILE *out)
@@ -104,6 +105,8 @@ static void migrate_help(FILE *out)
             "  --downtime MS        downtime target (default 300)\n"
             "  --bandwidth MIB/S    cap the stream's bandwidth\n"
             "  --max-iters N        pause after N rounds (default 30)\n"
+            "  --auto-converge      throttle the guest when rounds stall "
+            "(default)\n"
             "  --no-auto-converge   never throttle the guest\n"
             "  --transparent        carry PV state (event channels, grants,"
             " xenstore)\n"
@@ -117,12 +120,30 @@ static void migrate_help(FILE *out)
             "  --json               print the statistics as JSON\n"
             "  --sim-memory MIB --sim-vcpus N --sim-workload idle|mixed|stress"
             "\n  --sim-rate PAGES/S --sim-domid D --sim-fill PERCENT (default 50)"
-            "\n  --warmup SECONDS\n" TIME_OPTIONS_HELP TLS_OPTIONS_HELP
+            "\n  --warmup SECONDS     let the sim guest run first (default 1)"
+            "\n  --control PATH       xmigd's control socket (else "
+            "$XMIG_CONTROL)\n" TIME_OPTIONS_HELP
             "  With a daemon's guest, --handshake-timeout and "
-            "--handover-expiry are\n  the daemon's (xmigd.conf).\n");
+            "--handover-expiry are\n  the daemon's (xmigd.conf).\n"
+            "Progress goes to stderr at least once a second: one line, "
+            "rewritten, on a terminal.\n" TLS_OPTIONS_HELP);
 }
 
 static int exec_wait(pid_t pid, const char *cmd);
+
+#define MIB_MAX (UINT64_C(1) << 22)   /* 4 TiB */
+
+/* An option's whole-number value into dst, or bad set (the error said). */
+#define NUM_OF(cmd, opt, min, max, unit, dst)                               \
+    do {                                                                    \
+        uint64_t v_;                                                        \
+        if (cli_uint(cmd, opt, optarg, min, max, unit, &v_) < 0) {          \
+            bad = 1;                                                        \
+        } else {                                                            \
+            dst = v_;                                                       \
+        }                                                                   \
+    } while (0)
+#define NUM(opt, min, max, unit, dst) NUM_OF("migrate", opt, min, max, unit, dst)
 
 /* sh -c CMD with its stdin and stdout as the migration channel. */
 static struct xmig_transport *exec_transport(const char *cmd, pid_t *pid)
@@ -243,12 +264,12 @@ int migrate_main(int argc, char **argv)
     struct xmig_migrate_params p;
     struct xmig_migrate_stats st;
     struct xmig_tls_config *tls = xmig_tls_config_create();
-    struct report rep = { isatty(STDERR_FILENO), 0 };
+    struct report rep = { isatty(STDERR_FILENO), 0, 0, NULL };
     const char *cert = NULL, *key = NULL;
     struct xmig_transport *t;
     struct xmig_guest *g;
     double warmup = 1.0;
-    int opt, s, rc;
+    int opt, s, rc, bad = 0;
 
     xmig_migrate_params_init(&p);
     optind = 1;
@@ -256,6 +277,7 @@ int migrate_main(int argc, char **argv)
         int r = tls_opt(tls, opt, optarg, &cert, &key);
         if (r < 0) {
             fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
+            xmig_tls_config_free(tls);
             return EXIT_USAGE;
         }
         if (!r) {
@@ -274,13 +296,14 @@ int migrate_main(int argc, char **argv)
         }
         switch (opt) {
         case 'd':
-            p.downtime_ms = (uint32_t)strtoul(optarg, NULL, 10);
+            NUM("downtime", 1, 3600000, "milliseconds", p.downtime_ms);
             break;
         case 'b':
-            p.bandwidth = strtoull(optarg, NULL, 10) << 20;
+            NUM("bandwidth", 0, MIB_MAX, "MiB/s", p.bandwidth);
+            p.bandwidth <<= 20;
             break;
         case 'm':
-            p.max_iters = (uint32_t)strtoul(optarg, NULL, 10);
+            NUM("max-iters", 1, 1000, "rounds", p.max_iters);
             break;
         case 'A':
             p.auto_converge = 0;
@@ -298,28 +321,29 @@ int migrate_main(int argc, char **argv)
             rep.json = 1;
             break;
         case 'M':
-            sc.memory_bytes = strtoull(optarg, NULL, 10) << 20;
+            NUM("sim-memory", 1, MIB_MAX, "MiB", sc.memory_bytes);
+            sc.memory_bytes <<= 20;
             break;
         case 'V':
-            sc.vcpus = (uint32_t)strtoul(optarg, NULL, 10);
+            NUM("sim-vcpus", 1, 64, "vCPUs", sc.vcpus);
             break;
         case 'W':
             if (xmig_sim_workload_parse(optarg, &sc.workload) < 0) {
                 fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
-                return EXIT_USAGE;
+                bad = 1;
             }
             break;
         case 'R':
-            sc.dirty_rate = strtoull(optarg, NULL, 10);
+            NUM("sim-rate", 0, 0xffffffffu, "pages/s", sc.dirty_rate);
             break;
         case 'D':
-            sc.domid = (uint16_t)strtoul(optarg, NULL, 10);
+            NUM("sim-domid", 1, 32751, "", sc.domid);
             break;
         case 'w':
-            warmup = strtod(optarg, NULL);
+            bad |= cli_seconds("migrate", "warmup", optarg, 3600, &warmup) < 0;
             break;
         case 'F':
-            sc.fill_percent = (unsigned)strtoul(optarg, NULL, 10);
+            NUM("sim-fill", 0, 100, "percent", sc.fill_percent);
             break;
         case 'c':
             control = optarg;
@@ -347,16 +371,26 @@ int migrate_main(int argc, char **argv)
             }
             break;
         case 'h':
+            xmig_tls_config_free(tls);
             migrate_help(stdout);
             return 0;
         default:
+            xmig_tls_config_free(tls);
             migrate_help(stderr);
             return EXIT_USAGE;
         }
     }
-    if (optind != argc - (exec_cmd ? 1 : 2) || p.downtime_ms == 0 ||
-        p.max_iters == 0) {
-        migrate_help(stderr);
+    if (bad) {
+        xmig_tls_config_free(tls);
+        return EXIT_USAGE;
+    }
+    if (optind != argc - (exec_cmd ? 1 : 2)) {
+        fprintf(stderr, "xmig migrate: %s (xmig migrate --help)\n",
+                optind == argc ? "which guest, and where to?"
+                : exec_cmd    ? "one guest, and no HOST:PORT with --exec"
+                : optind == argc - 1 ? "where to? give HOST:PORT"
+                                     : "too many arguments");
+        xmig_tls_config_free(tls);
         return EXIT_USAGE;
     }
     xen = strncmp(argv[optind], "xen:", 4) == 0;
@@ -408,6 +442,7 @@ int migrate_main(int argc, char **argv)
     p.cancel = sig_cancel;
     xmig_tls_config_set_cancel(tls, sig_cancel);
     catch_stop_signals();
+    rep.guest = argv[optind];
     if (xen) {
         uint32_t domid;
         g = xmig_xen_domain_lookup(argv[optind] + 4, &domid) < 0
@@ -445,9 +480,11 @@ int migrate_main(int argc, char **argv)
         return EXIT_INVALID;
     }
     rc = xmig_migrate_send(g, t, &p, &st);
+    if (rep.tty && rep.printed) {
+        fprintf(stderr, "\n");   /* the progress line stays */
+    }
     if (rc < 0) {
-        fprintf(stderr, "%sxmig migrate: %s\n", rep.tty ? "\n" : "",
-                xmig_error_message());
+        fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
     } else {
         print_report("xmig migrate", &st, rep.json);
     }
@@ -549,7 +586,7 @@ int migrate_receive_main(int argc, char **argv)
     struct xmig_transport *t;
     struct xmig_guest *g;
     double run = 2.0;
-    int opt, json = 0;
+    int opt, json = 0, bad = 0;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -557,6 +594,7 @@ int migrate_receive_main(int argc, char **argv)
         if (r < 0) {
             fprintf(stderr, "xmig migrate-receive: %s\n",
                     xmig_error_message());
+            xmig_tls_config_free(tls);
             return EXIT_USAGE;
         }
         if (!r && (r = time_opt(tls, opt, optarg, &hs_ms, &io_ms)) < 0) {
@@ -573,10 +611,13 @@ int migrate_receive_main(int argc, char **argv)
             port_file = optarg;
             break;
         case 'r':
-            run = strtod(optarg, NULL);
+            bad |= cli_seconds("migrate-receive", "run", optarg, 86400,
+                               &run) < 0;
             break;
         case 'M':
-            rp.max_memory = strtoull(optarg, NULL, 10) << 20;
+            NUM_OF("migrate-receive", "max-memory", 1, MIB_MAX, "MiB",
+                   rp.max_memory);
+            rp.max_memory <<= 20;
             break;
         case 'j':
             json = 1;
@@ -585,15 +626,23 @@ int migrate_receive_main(int argc, char **argv)
             rp.factory = xmig_xen_guest_incoming;
             break;
         case 'h':
+            xmig_tls_config_free(tls);
             receive_help(stdout);
             return 0;
         default:
+            xmig_tls_config_free(tls);
             receive_help(stderr);
             return EXIT_USAGE;
         }
     }
+    if (bad) {
+        xmig_tls_config_free(tls);
+        return EXIT_USAGE;
+    }
     if (optind != argc) {
-        receive_help(stderr);
+        fprintf(stderr, "xmig migrate-receive: takes no arguments, only "
+                "options (xmig migrate-receive --help)\n");
+        xmig_tls_config_free(tls);
         return EXIT_USAGE;
     }
     if (cert && xmig_tls_config_set_identity(tls, cert, key) < 0) {

@@ -1,11 +1,14 @@
 /*
- * xmig report STATS.json [-o FILE.svg]: a picture of a migration's rounds
- * from its JSON statistics (xmig migrate --json, or xmig status --json ID):
- * pages dirty at the start of each round beside pages sent in it, and the
- * vCPU throttle as a line, with the totals as a caption.
+ * xmig report STATS.json [-o FILE.svg]: a picture of a migration from its
+ * JSON statistics (xmig migrate --json, or xmig status --json ID): each
+ * round placed on a time axis (seconds) by its start and duration, as a
+ * bar of the MiB it sent with a mark of the MiB dirty when it began; the
+ * transfer rate and the guest's dirty rate (MiB/s, right axis) as lines;
+ * the downtime as a band; the totals as a caption.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,15 +18,16 @@
 #include "xmigd/ctl_json.h"
 
 #define MAX_ROUNDS 64
-#define W 760
-#define H 420
+#define W 860
+#define H 460
 #define LEFT 70
-#define RIGHT 60
-#define TOP 50
-#define BOTTOM 70
+#define RIGHT 70
+#define TOP 56
+#define BOTTOM 80
+#define MIB 1048576.0
 
 struct round {
-    double dirty, sent, zero, throttle, mibs;
+    double start, duration, sent_mib, dirty_mib, rate, dirty_rate, throttle;
     int final;
 };
 
@@ -36,11 +40,13 @@ static void add_round(json_t *o, struct rounds *rs)
 {
     if (rs->n < MAX_ROUNDS && json_is_object(o)) {
         struct round *r = &rs->r[rs->n++];
-        r->dirty = cj_num(o, "dirty_pages", 0);
-        r->sent = cj_num(o, "pages_sent", 0);
-        r->zero = cj_num(o, "zero_pages", 0);
+        r->start = cj_num(o, "start_s", 0);
+        r->duration = cj_num(o, "duration_s", 0);
+        r->sent_mib = cj_num(o, "bytes", 0) / MIB;
+        r->dirty_mib = cj_num(o, "dirty_pages", 0) * 4096.0 / MIB;
+        r->rate = cj_num(o, "transfer_mib_s", 0);
+        r->dirty_rate = cj_num(o, "dirty_pages_s", 0) * 4096.0 / MIB;
         r->throttle = cj_num(o, "throttle", 0);
-        r->mibs = cj_num(o, "transfer_mib_s", 0);
         r->final = cj_bool(o, "final", 0);
     }
 }
@@ -56,81 +62,197 @@ static json_t *stats_of(json_t *doc)
     return json_is_object(st) ? st : doc;
 }
 
-static int write_svg(FILE *f, const struct rounds *rs, json_t *st)
+/* A round number >= v for an axis's top: 1, 2 or 5 times a power of 10. */
+static double nice_top(double v)
 {
-    double max = 1;
-    double plot_w = W - LEFT - RIGHT, plot_h = H - TOP - BOTTOM;
-    double slot = plot_w / (rs->n ? rs->n : 1), bar = slot * 0.35;
+    double p = pow(10, floor(log10(v > 0 ? v : 1)));
 
-    for (int i = 0; i < rs->n; i++) {
-        double v = rs->r[i].dirty > rs->r[i].sent + rs->r[i].zero
-                       ? rs->r[i].dirty
-                       : rs->r[i].sent + rs->r[i].zero;
-        max = v > max ? v : max;
-    }
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
-               "height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n"
-               "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-            W, H);
-    fprintf(f, "<text x=\"%d\" y=\"22\" font-size=\"13\">xmig live "
-               "migration: %.0f rounds, %.2f s, downtime %.1f ms, %.0f MiB/s, "
-               "TLS %s%s</text>\n",
-            LEFT, cj_num(st, "iterations", rs->n), cj_num(st, "total_s", 0),
-            cj_num(st, "downtime_ms", 0), cj_num(st, "throughput_mib_s", 0),
-            cj_str(st, "tls_mode") ? cj_str(st, "tls_mode") : "?",
-            cj_bool(st, "verified", 0) ? ", verified" : "");
-    /* axes and scale */
-    fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
-               "stroke=\"black\"/>\n",
-            LEFT, TOP, LEFT, H - BOTTOM);
-    fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
-               "stroke=\"black\"/>\n",
-            LEFT, H - BOTTOM, W - RIGHT, H - BOTTOM);
-    for (int k = 0; k <= 4; k++) {
-        double y = TOP + plot_h * (1 - k / 4.0);
-        fprintf(f, "<text x=\"%d\" y=\"%.0f\" text-anchor=\"end\">%.0f</text>"
-                   "<text x=\"%d\" y=\"%.0f\">%d%%</text>\n",
-                LEFT - 6, y + 4, max * k / 4.0, W - RIGHT + 6, y + 4, k * 25);
-    }
-    fprintf(f, "<text x=\"14\" y=\"%d\" transform=\"rotate(-90 14 %d)\">"
-               "pages</text>\n",
-            TOP + (int)plot_h / 2, TOP + (int)plot_h / 2);
-    for (int i = 0; i < rs->n; i++) {
-        const struct round *r = &rs->r[i];
-        double x = LEFT + slot * i + slot * 0.12;
-        double hd = plot_h * r->dirty / max;
-        double hs = plot_h * r->sent / max, hz = plot_h * r->zero / max;
-        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                   "fill=\"#d9534f\"><title>round %d: %.0f pages dirty at "
-                   "start</title></rect>\n",
-                x, H - BOTTOM - hd, bar, hd, i + 1, r->dirty);
-        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                   "fill=\"#428bca\"><title>round %d: %.0f pages sent, %.0f "
-                   "MiB/s</title></rect>\n",
-                x + bar, H - BOTTOM - hs - hz, bar, hs, i + 1, r->sent,
-                r->mibs);
-        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                   "fill=\"#a6c8e6\"><title>round %d: %.0f zero pages "
-                   "(allocate-only)</title></rect>\n",
-                x + bar, H - BOTTOM - hz, bar, hz, i + 1, r->zero);
-        fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%d%s"
-                   "</text>\n",
-                x + bar, H - BOTTOM + 16, i + 1, r->final ? "*" : "");
-        if (i > 0) {
-            const struct round *p = &rs->r[i - 1];
-            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-                       "y2=\"%.1f\" stroke=\"#f0ad4e\" stroke-width=\"3\"/>\n",
-                    x - slot + bar, TOP + plot_h * (1 - p->throttle / 100),
-                    x + bar, TOP + plot_h * (1 - r->throttle / 100));
+    return v <= p ? p : v <= 2 * p ? 2 * p : v <= 5 * p ? 5 * p : 10 * p;
+}
+
+/* Text from the statistics, safe inside an SVG element. */
+static void put_text(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        default:
+            if ((unsigned char)*s >= 0x20) {
+                fputc(*s, f);
+            }
+            break;
         }
     }
-    fprintf(f, "<text x=\"%d\" y=\"%d\">round (* = paused)   "
-               "<tspan fill=\"#d9534f\">&#9632; dirty at start</tspan>   "
-               "<tspan fill=\"#428bca\">&#9632; sent with data</tspan>   "
-               "<tspan fill=\"#a6c8e6\">&#9632; sent as zero</tspan>   "
-               "<tspan fill=\"#f0ad4e\">&#9644; vCPU throttle (right "
-               "axis)</tspan></text>\n</svg>\n",
-            LEFT, H - 22);
+}
+
+struct frame {
+    double tmax, mmax, rmax;    /* axis tops: s, MiB, MiB/s */
+    double pw, ph;              /* plot size */
+};
+
+static double fx(const struct frame *fr, double t)
+{
+    return LEFT + fr->pw * t / fr->tmax;
+}
+
+static double fy(const struct frame *fr, double v, double max)
+{
+    return TOP + fr->ph * (1 - v / max);
+}
+
+static void draw_axes(FILE *f, const struct frame *fr)
+{
+    fprintf(f, "<g id=\"axes\" stroke=\"black\">"
+               "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
+               "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
+               "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/></g>\n",
+            LEFT, TOP, LEFT, H - BOTTOM, LEFT, H - BOTTOM, W - RIGHT,
+            H - BOTTOM, W - RIGHT, TOP, W - RIGHT, H - BOTTOM);
+    for (int k = 0; k <= 5; k++) {
+        double y = TOP + fr->ph * (1 - k / 5.0), x = LEFT + fr->pw * k / 5.0;
+        fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>"
+                   "<text x=\"%d\" y=\"%.1f\">%g</text>"
+                   "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g"
+                   "</text>\n",
+                LEFT - 6, y + 4, fr->mmax * k / 5.0, W - RIGHT + 6, y + 4,
+                fr->rmax * k / 5.0, x, H - BOTTOM + 16, fr->tmax * k / 5.0);
+    }
+    fprintf(f, "<text id=\"x-label\" x=\"%.0f\" y=\"%d\" "
+               "text-anchor=\"middle\">time (s)</text>\n"
+               "<text id=\"y-label\" x=\"16\" y=\"%.0f\" text-anchor=\"middle\" "
+               "transform=\"rotate(-90 16 %.0f)\">MiB per round</text>\n"
+               "<text id=\"y2-label\" x=\"%d\" y=\"%.0f\" "
+               "text-anchor=\"middle\" transform=\"rotate(90 %d %.0f)\">"
+               "MiB/s</text>\n",
+            LEFT + fr->pw / 2, H - BOTTOM + 34, TOP + fr->ph / 2,
+            TOP + fr->ph / 2, W - 14, TOP + fr->ph / 2, W - 14,
+            TOP + fr->ph / 2);
+}
+
+static void draw_rounds(FILE *f, const struct frame *fr,
+                        const struct rounds *rs)
+{
+    fprintf(f, "<g id=\"rounds\">\n");
+    for (int i = 0; i < rs->n; i++) {
+        const struct round *r = &rs->r[i];
+        double x = fx(fr, r->start), w = fx(fr, r->start + r->duration) - x;
+        double y = fy(fr, r->sent_mib, fr->mmax);
+        double yd = fy(fr, r->dirty_mib, fr->mmax);
+        w = w < 1 ? 1 : w;
+        fprintf(f, "<rect class=\"round\" x=\"%.2f\" y=\"%.2f\" "
+                   "width=\"%.2f\" height=\"%.2f\" fill=\"%s\" "
+                   "stroke=\"white\"><title>round %d%s: %.3f-%.3f s, "
+                   "%.2f MiB sent, %.2f MiB dirty at its start, %.1f MiB/s, "
+                   "throttle %.0f%%</title></rect>\n",
+                x, y, w, H - BOTTOM - y, r->final ? "#5cb85c" : "#428bca",
+                i + 1, r->final ? " (paused)" : "", r->start,
+                r->start + r->duration, r->sent_mib, r->dirty_mib, r->rate,
+                r->throttle);
+        fprintf(f, "<line class=\"dirty-at-start\" x1=\"%.2f\" y1=\"%.2f\" "
+                   "x2=\"%.2f\" y2=\"%.2f\" stroke=\"#d9534f\" "
+                   "stroke-width=\"2\"/>\n",
+                x, yd, x + w, yd);
+    }
+    fprintf(f, "</g>\n");
+}
+
+/* One rate as a line over time, a point at the middle of each round. */
+static void draw_rate(FILE *f, const struct frame *fr,
+                      const struct rounds *rs, const char *id,
+                      const char *colour, int dirty)
+{
+    fprintf(f, "<polyline id=\"%s\" fill=\"none\" stroke=\"%s\" "
+               "stroke-width=\"2\" points=\"",
+            id, colour);
+    for (int i = 0; i < rs->n; i++) {
+        const struct round *r = &rs->r[i];
+        if (dirty && r->final) {
+            continue;   /* paused: the guest dirties nothing */
+        }
+        fprintf(f, "%s%.2f,%.2f", i ? " " : "",
+                fx(fr, r->start + r->duration / 2),
+                fy(fr, dirty ? r->dirty_rate : r->rate, fr->rmax));
+    }
+    fprintf(f, "\"/>\n");
+}
+
+/* The downtime: from the pause (the final round's start less the time the
+ * guest took to stop) for downtime_ms. */
+static void draw_downtime(FILE *f, const struct frame *fr,
+                          const struct rounds *rs, json_t *st)
+{
+    double dt = cj_num(st, "downtime_ms", 0) / 1000.0, t0;
+    const struct round *last = &rs->r[rs->n - 1];
+
+    if (dt <= 0 || !last->final) {
+        return;
+    }
+    t0 = last->start - cj_num(st, "stop_ms", 0) / 1000.0;
+    t0 = t0 < 0 ? 0 : t0;
+    fprintf(f, "<g id=\"downtime\"><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" "
+               "height=\"%.0f\" fill=\"#f0ad4e\" fill-opacity=\"0.35\"/>"
+               "<text x=\"%.2f\" y=\"%d\" text-anchor=\"end\">downtime "
+               "%.1f ms</text></g>\n",
+            fx(fr, t0), TOP, fx(fr, t0 + dt) - fx(fr, t0) < 2
+                                 ? 2
+                                 : fx(fr, t0 + dt) - fx(fr, t0),
+            fr->ph, fx(fr, t0 + dt), TOP - 4, dt * 1000.0);
+}
+
+static int write_svg(FILE *f, const struct rounds *rs, json_t *st)
+{
+    struct frame fr = { 0, 0, 0, W - LEFT - RIGHT, H - TOP - BOTTOM };
+    const char *warning = cj_str(st, "warning");
+
+    for (int i = 0; i < rs->n; i++) {
+        const struct round *r = &rs->r[i];
+        fr.tmax = fmax(fr.tmax, r->start + r->duration);
+        fr.mmax = fmax(fr.mmax, fmax(r->sent_mib, r->dirty_mib));
+        fr.rmax = fmax(fr.rmax, fmax(r->rate, r->dirty_rate));
+    }
+    fr.tmax = nice_top(fmax(fr.tmax, cj_num(st, "total_s", 0)));
+    fr.mmax = nice_top(fr.mmax);
+    fr.rmax = nice_top(fr.rmax);
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+               "height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n"
+               "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+               "<text id=\"caption\" x=\"%d\" y=\"20\" font-size=\"13\">xmig "
+               "live migration: %.0f rounds, %.2f s, %.1f MiB at %.0f MiB/s, "
+               "downtime %.1f ms, TLS ",
+            W, H, LEFT, cj_num(st, "iterations", rs->n),
+            cj_num(st, "total_s", 0), cj_num(st, "bytes", 0) / MIB,
+            cj_num(st, "throughput_mib_s", 0), cj_num(st, "downtime_ms", 0));
+    put_text(f, cj_str(st, "tls_mode") ? cj_str(st, "tls_mode") : "?");
+    fprintf(f, "%s</text>\n", cj_bool(st, "verified", 0) ? ", verified" : "");
+    if (warning) {
+        fprintf(f, "<text id=\"warning\" x=\"%d\" y=\"38\" fill=\"#d9534f\">"
+                   "warning: ", LEFT);
+        put_text(f, warning);
+        fprintf(f, "</text>\n");
+    }
+    draw_axes(f, &fr);
+    draw_downtime(f, &fr, rs, st);
+    draw_rounds(f, &fr, rs);
+    draw_rate(f, &fr, rs, "throughput", "#333333", 0);
+    draw_rate(f, &fr, rs, "dirty-rate", "#d9534f", 1);
+    fprintf(f, "<text id=\"legend\" x=\"%d\" y=\"%d\">"
+               "<tspan fill=\"#428bca\">&#9632; MiB sent in a round</tspan>"
+               "   <tspan fill=\"#5cb85c\">&#9632; the paused round</tspan>"
+               "   <tspan fill=\"#d9534f\">&#9644; MiB dirty at its start"
+               "</tspan>   <tspan fill=\"#333333\">&#9644; transfer rate"
+               "</tspan>   <tspan fill=\"#d9534f\">&#9644; dirty rate "
+               "(MiB/s, right)</tspan>   <tspan fill=\"#f0ad4e\">&#9632; "
+               "downtime</tspan></text>\n</svg>\n",
+            LEFT, H - 20);
     return ferror(f) ? -1 : 0;
 }
 
@@ -157,7 +279,10 @@ int report_main(int argc, char **argv)
             outpath = optarg;
         } else {
             fprintf(opt == 'h' ? stdout : stderr,
-                    "usage: xmig report [-o FILE.svg] STATS.json|-\n");
+                    "usage: xmig report [-o|--output FILE.svg] STATS.json|-\n"
+                    "  an SVG of a migration's rounds from its statistics "
+                    "(xmig migrate --json,\n  xmig status --json ID); "
+                    "standard output without -o\n");
             return opt == 'h' ? 0 : EXIT_USAGE;
         }
     }

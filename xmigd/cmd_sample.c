@@ -73,7 +73,7 @@ int sample_main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct synth_opts o;
-    char *end;
+    uint64_t v;
     int opt;
 
     synth_defaults(&o);
@@ -90,15 +90,18 @@ int sample_main(int argc, char **argv)
             o.guest_type = XMIG_DOMAIN_X86_PV;
             break;
         case 'n':
-            o.pages = (uint32_t)strtoul(optarg, &end, 0);
-            if (*end || o.pages > (1u << 22)) {
-                fprintf(stderr, "xmig sample: --pages takes 0 to %u\n",
-                        1u << 22);
+            if (cli_uint("sample", "pages", optarg, 0, 1u << 22, "pages",
+                         &v) < 0) {
                 return EXIT_USAGE;
             }
+            o.pages = (uint32_t)v;
             break;
         case 's':
-            o.seed = (uint32_t)strtoul(optarg, NULL, 0);
+            if (cli_uint("sample", "seed", optarg, 0, 0xffffffffu, "",
+                         &v) < 0) {
+                return EXIT_USAGE;
+            }
+            o.seed = (uint32_t)v;
             break;
         case 'e':
             o.emulator_xenstore = 1;

@@ -17,14 +17,15 @@
 #include "xmigd/cli.h"
 #include "xmigd/ctl_json.h"
 
-int save_to_file(struct xmig_guest *g, const char *path,
+int save_to_file(struct xmig_guest *g, const char *name, const char *path,
                  struct xmig_migrate_stats *st)
 {
-    return save_to_file_pv(g, path, st, 0);
+    return save_to_file_pv(g, name, path, st, 0);
 }
 
-/* transparent: carry the PV state too (xmig peers only). */
-int save_to_file_pv(struct xmig_guest *g, const char *path,
+/* transparent: carry the PV state too (xmig peers only).  name: the
+ * guest's, kept in the file's domain config (restore gives it back). */
+int save_to_file_pv(struct xmig_guest *g, const char *name, const char *path,
                     struct xmig_migrate_stats *st, int transparent)
 {
     struct xmig_migrate_params p;
@@ -35,6 +36,7 @@ int save_to_file_pv(struct xmig_guest *g, const char *path,
     xmig_migrate_params_init(&p);
     p.digest = 0;   /* plain records only: xl can restore the file */
     p.transparent = transparent;
+    p.name = name;
     if (atomic_open(&f, path) < 0) {
         return err_report_errno(path);
     }
@@ -81,7 +83,7 @@ static int save_xen(const char *dom, const char *path, int keep,
         fprintf(stderr, "xmig save: xen:%s: %s\n", dom, xmig_error_message());
         return EXIT_INVALID;
     }
-    rc = save_to_file_pv(g, path, &st, transparent);
+    rc = save_to_file_pv(g, NULL, path, &st, transparent);
     if (rc < 0) {
         fprintf(stderr, "xmig save: xen:%s: %s: %s\n", dom, path,
                 xmig_error_message());
@@ -166,7 +168,7 @@ int save_main(int argc, char **argv)
             fprintf(stderr, "xmig save: %s\n", xmig_error_message());
             return EXIT_INVALID;
         }
-        rc = save_to_file_pv(sg, argv[optind + 1], &st, transparent);
+        rc = save_to_file_pv(sg, NULL, argv[optind + 1], &st, transparent);
         xmig_guest_destroy(sg);
         if (rc < 0) {
             fprintf(stderr, "xmig save: %s: %s\n", argv[optind + 1],
@@ -263,19 +265,19 @@ int restore_main(int argc, char **argv)
             here = 1;
             break;
         case 'r':
-            run = strtod(optarg, NULL);
+            if (cli_seconds("restore", "run", optarg, 86400, &run) < 0) {
+                return EXIT_USAGE;
+            }
             break;
         case 'x':
             xen = 1;
             break;
         case 'd': {
-            char *end;
-            domid = strtoul(optarg, &end, 10);
-            if (*end || !domid || domid > 32751) {
-                fprintf(stderr, "xmig restore: --domid %s: a domain id, 1 to "
-                        "32751\n", optarg);
+            uint64_t v;
+            if (cli_uint("restore", "domid", optarg, 1, 32751, "", &v) < 0) {
                 return EXIT_USAGE;
             }
+            domid = (unsigned long)v;
             break;
         }
         case 'h':

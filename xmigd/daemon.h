@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include <sys/socket.h>
 
@@ -69,8 +70,9 @@ struct d_migration {
     struct xmig_migrate_params params;
     char tls[16];
     struct xmig_cancel *cancel;   /* raised by cancel, SIGTERM */
-    struct xmig_iteration_stats last;
-    struct xmig_migrate_stats stats;
+    struct xmig_iteration_stats last;   /* the last progress report */
+    struct xmig_migrate_stats stats;    /* the engine's (its thread's) */
+    struct xmig_migrate_stats live;     /* a copy, at each report */
     char error[512];
     double started;
     pthread_t thread;
@@ -95,6 +97,14 @@ struct daemon {
         int n;
     } *pending_from;           /* cfg.max_handshakes entries */
 };
+
+static inline double d_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* daemon_config.c */
 int d_config_load(struct d_config *c, const char *path);

@@ -35,6 +35,7 @@ static json_t *op_create(struct daemon *d, json_t *o)
     struct xmig_sim_config c = { 0 };
     struct xmig_guest *g;
     struct d_guest *dg;
+    char why[128];
 
     c.memory_bytes = cj_uint(o, "memory_mib", 512) << 20;
     c.vcpus = (uint32_t)cj_uint(o, "vcpus", 2);
@@ -53,7 +54,8 @@ static json_t *op_create(struct daemon *d, json_t *o)
     pthread_mutex_lock(&d->lock);
     if (d_guest_find(d, name)) {
         pthread_mutex_unlock(&d->lock);
-        return fail("a guest of that name exists");
+        snprintf(why, sizeof(why), "a guest named %s exists", name);
+        return fail(why);
     }
     pthread_mutex_unlock(&d->lock);
     g = xmig_sim_guest_create(&c);
@@ -187,7 +189,7 @@ static json_t *op_save(struct daemon *d, json_t *o)
     }
     g->state = G_MIGRATING;
     pthread_mutex_unlock(&d->lock);
-    rc = save_to_file(g->g, path, &st);
+    rc = save_to_file(g->g, name, path, &st);
     pthread_mutex_lock(&d->lock);
     if (rc < 0) {
         g->state = G_RUNNING;   /* the engine resumed it */
@@ -275,8 +277,10 @@ static const char *mig_state(enum d_mig_state s)
     return names[s];
 }
 
-/* The library's statistics (xmig_migrate_stats_json) as a tree. */
-static json_t *stats_tree(const struct xmig_migrate_stats *st)
+/* The library's statistics (xmig_migrate_stats_json) as a tree, with
+ * the job's error message (libvirt's errmsg) when it failed. */
+static json_t *stats_tree(const struct xmig_migrate_stats *st,
+                          const char *error)
 {
     char *buf = malloc(65536);
     json_t *v = NULL;
@@ -285,24 +289,51 @@ static json_t *stats_tree(const struct xmig_migrate_stats *st)
         v = json_loads(buf, 0, NULL);
     }
     free(buf);
+    if (v && error[0]) {
+        json_object_set_new(json_object_get(v, "job"), "errmsg",
+                            cj_text(error));
+    }
     return v ? v : json_null();
 }
 
 static json_t *one_status(struct d_migration *m)
 {
     const struct xmig_iteration_stats *l = &m->last;
+    int running = m->state == M_RUNNING;
+    /* Elapsed time ticks between reports too. */
+    double elapsed = running ? d_now() - m->started
+                   : m->state >= M_DONE ? m->stats.total_s : 0;
+    json_t *o, *stats = json_null();
 
-    return json_pack(
-        "{s:i, s:s, s:s, s:s, s:i, s:b, s:I, s:I, s:f, s:f, s:i, s:f, s:o, "
-        "s:o}",
+    if (m->state >= M_DONE) {
+        stats = stats_tree(&m->stats, m->error);
+    } else if (running && l->iteration) {
+        m->live.total_s = elapsed;
+        stats = stats_tree(&m->live, m->error);
+    }
+    o = json_pack(
+        "{s:i, s:s, s:s, s:s, s:i, s:b, s:b, s:I, s:I, s:I, s:f, s:f, s:i, "
+        "s:f, s:f, s:I, s:f, s:I, s:f, s:f, s:o, s:o}",
         "migration", m->id, "guest", m->guest, "destination", m->destination,
         "state", mig_state(m->state), "round", (int)l->iteration, "final",
-        l->final, "pages_sent", (json_int_t)l->pages_sent, "dirty_pages",
-        (json_int_t)l->dirty_pages, "transfer_mib_s",
+        l->final, "partial", l->partial, "pages_sent",
+        (json_int_t)l->pages_sent, "zero_pages", (json_int_t)l->zero_pages,
+        "dirty_pages", (json_int_t)l->dirty_pages, "transfer_mib_s",
         l->transfer_rate / 1048576.0, "dirty_pages_s", l->dirty_rate,
-        "throttle", (int)l->throttle, "elapsed_s", l->start_s + l->duration_s,
-        "error", cj_text(m->error), "stats",
-        m->state >= M_DONE ? stats_tree(&m->stats) : json_null());
+        "throttle", (int)l->throttle, "elapsed_s", elapsed, "sent_mib",
+        (double)l->total_bytes / 1048576.0, "remaining_pages",
+        (json_int_t)l->remaining_pages, "average_mib_s",
+        l->avg_transfer_rate / 1048576.0, "guest_pages",
+        (json_int_t)l->guest_pages, "eta_s", l->eta_s,
+        "expected_downtime_ms",
+        l->expected_downtime_ms > 1e8 ? -1.0 : l->expected_downtime_ms,
+        "error", cj_text(m->error), "stats", stats);
+    if (o && running && l->iteration) {
+        /* The report's elapsed time was when it was made. */
+        json_object_set_new(o, "report_age_s",
+                            json_real(elapsed - l->elapsed_s));
+    }
+    return o;
 }
 
 static json_t *op_status(struct daemon *d, json_t *o)

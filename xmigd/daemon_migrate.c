@@ -30,8 +30,10 @@ static void on_round(void *user, const struct xmig_iteration_stats *r)
 {
     struct job *j = user;
 
+    /* The engine's thread: its statistics are consistent here. */
     pthread_mutex_lock(&j->d->lock);
     j->m->last = *r;
+    j->m->live = j->m->stats;
     pthread_mutex_unlock(&j->d->lock);
 }
 
@@ -62,6 +64,8 @@ static void host_of(const char *dest, char *out, size_t len)
 static void finish(struct daemon *d, struct d_migration *m,
                    struct d_guest *dg, int rc, const char *error)
 {
+    char warning[256];
+
     pthread_mutex_lock(&d->lock);
     /* status reads it under the lock: written here, not as it happens */
     snprintf(m->error, sizeof(m->error), "%s", error);
@@ -72,6 +76,9 @@ static void finish(struct daemon *d, struct d_migration *m,
               "%.1f)", m->id, m->guest, m->destination, m->stats.total_s,
               m->stats.downtime_ms, m->stats.stop_ms, m->stats.final_ms,
               m->stats.handover_ms);
+        if (xmig_migrate_stats_warning(&m->stats, warning, sizeof(warning))) {
+            d_log(d, 1, "migration %d of %s: %s", m->id, m->guest, warning);
+        }
         /* A domain's copy here is left suspended by the engine: it goes,
          * as after xl migrate. */
         if (dg->xen && xmig_xen_guest_destroy_domain(dg->g) < 0) {

@@ -6,6 +6,8 @@
 
 #include "xmigd/cli.h"
 
+static int version_main(int argc, char **argv);
+
 static const struct subcommand {
     const char *name;
     int (*main)(int argc, char **argv);
@@ -31,6 +33,8 @@ static const struct subcommand {
       "connect over TLS, hand the (kTLS) socket to a toolstack" },
     { "tls-accept", tls_accept_main,
       "accept over TLS, hand the (kTLS) socket to a toolstack" },
+    { "help", help_main, "this list, or a subcommand's options" },
+    { "version", version_main, "print xmig's version" },
 };
 
 #define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))
@@ -39,12 +43,53 @@ static int usage(FILE *out, int rc)
 {
     fprintf(out, "usage: xmig <subcommand> [options]\n\nsubcommands:\n");
     for (size_t i = 0; i < NSUB; i++) {
-        fprintf(out, "  %-10s %s\n", subcommands[i].name,
+        fprintf(out, "  %-16s %s\n", subcommands[i].name,
                 subcommands[i].summary);
     }
-    fprintf(out, "\n'xmig <subcommand> --help' for its options; "
-                 "'xmig --version'.\n");
+    fprintf(out, "\n'xmig help SUBCOMMAND' or 'xmig SUBCOMMAND --help' for "
+                 "its options; man xmig.\n");
     return rc;
+}
+
+static int version_main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+        printf("usage: xmig version\n  print xmig's version (also: xmig "
+               "--version)\n");
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "xmig version: takes no arguments\n");
+        return EXIT_USAGE;
+    }
+    printf("xmig %s\n", XMIG_VERSION_STRING);
+    return 0;
+}
+
+/* xmig help [CMD]: the list, or CMD --help. */
+int help_main(int argc, char **argv)
+{
+    if (argc == 1) {
+        return usage(stdout, 0);
+    }
+    if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+        printf("usage: xmig help [SUBCOMMAND]\n  the subcommands, or one's "
+               "options\n");
+        return 0;
+    }
+    for (size_t i = 0; argc == 2 && i < NSUB; i++) {
+        if (strcmp(argv[1], subcommands[i].name) == 0) {
+            char *args[] = { argv[1], (char *)"--help", NULL };
+            return subcommands[i].main(2, args);
+        }
+    }
+    if (argc == 2) {
+        fprintf(stderr, "xmig help: '%s' is not a subcommand ('xmig help' "
+                "lists them)\n", argv[1]);
+    } else {
+        fprintf(stderr, "xmig help: one subcommand at most\n");
+    }
+    return EXIT_USAGE;
 }
 
 struct xmig_transport *cli_open_input(const char *cmd, const char *path)
@@ -97,15 +142,15 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         return usage(stdout, 0);
     }
-    if (strcmp(argv[1], "--version") == 0) {
-        printf("xmig %s\n", XMIG_VERSION_STRING);
-        return 0;
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        return version_main(1, argv);
     }
     for (size_t i = 0; i < NSUB; i++) {
         if (strcmp(argv[1], subcommands[i].name) == 0) {
             return subcommands[i].main(argc - 1, argv + 1);
         }
     }
-    fprintf(stderr, "xmig: unknown subcommand '%s'\n", argv[1]);
+    fprintf(stderr, "xmig: unknown subcommand '%s' ('xmig help' lists "
+            "them)\n", argv[1]);
     return usage(stderr, EXIT_USAGE);
 }

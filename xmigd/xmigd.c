@@ -106,7 +106,15 @@ static void control_socket_remove(const char *path)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: xmigd [-c CONFIG] [--listen HOST:PORT] "
-               "[--control PATH] [--port-file FILE]\n");
+               "[--control PATH] [--port-file FILE]\n"
+               "       xmigd --version | --help\n"
+               "  -c, --config FILE   the configuration (default "
+               "/etc/xmig/xmigd.conf if it exists)\n"
+               "  --listen HOST:PORT  incoming migrations (over the "
+               "config's)\n"
+               "  --control PATH      the control socket (over the "
+               "config's)\n"
+               "  --port-file FILE    write the listening port there\n");
 }
 
 int main(int argc, char **argv)
@@ -117,6 +125,7 @@ int main(int argc, char **argv)
         { "control", required_argument, NULL, 'C' },
         { "port-file", required_argument, NULL, 'P' },
         { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
     struct daemon *d = &daemon_state;
@@ -141,6 +150,9 @@ int main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            return 0;
+        case 'V':
+            printf("xmigd %s\n", XMIG_VERSION_STRING);
             return 0;
         default:
             usage(stderr);
