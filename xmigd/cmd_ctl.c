@@ -515,15 +515,25 @@ int status_main(int argc, char **argv)
  * SIGINT, SIGTERM and SIGHUP (a closed terminal) cancel it, and the
  * client follows it to its end; a second one ends the client. */
 static volatile sig_atomic_t stop_asked;
+static struct timespec stop_first;
 
 static void on_stop(int sig)
 {
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
     if (stop_asked) {
-        /* A second signal: stop following at once (the cancel went). */
-        signal(sig, SIG_DFL);
-        raise(sig);
+        /* A second signal, a second or more after the first: stop
+         * following at once (the cancel went).  One sooner is the same
+         * signal again (timeout(1) sends it to the child and then to the
+         * whole process group). */
+        if (now.tv_sec - stop_first.tv_sec >= 1) {
+            signal(sig, SIG_DFL);
+            raise(sig);
+        }
         return;
     }
+    stop_first = now;
     stop_asked = 1;
 }
 

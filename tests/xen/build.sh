@@ -28,13 +28,13 @@ out=${1:-obj/xen}
 mirror=${XEN_MIRROR:-http://deb.debian.org/debian}
 # Xen 4.17's toolstack and hypervisor, a kernel for dom0 and the guest,
 # udev so that Debian's initramfs loads virtio_blk and finds the root,
-# libssl3 for the dynamically linked xmig, python3-minimal for Xen's own
+# libssl3 and libjansson4 for the dynamically linked xmig, python3-minimal for Xen's own
 # verify-stream-v2, iproute2/procps for the scripts; qemu-system-xen and
 # seabios, the device model and firmware of the HVM guest that xmig must
 # refuse (libxl starts /usr/libexec/xen-qemu-system-i386 from the former).
 packages=xen-utils-4.17,xen-hypervisor-4.17-amd64,linux-image-amd64
 packages+=,initramfs-tools,udev,kmod,busybox,libssl3,python3-minimal
-packages+=,iproute2,procps,qemu-system-xen,seabios
+packages+=,iproute2,procps,qemu-system-xen,seabios,libjansson4
 
 die() { echo "xen/build: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (debootstrap and chroot)"
