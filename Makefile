@@ -259,7 +259,7 @@ check-tsan:
 	cd build-tsan && $(abspath $(S))/configure --enable-tsan \
 	  CC="$(CC)" CFLAGS="-O1 -g" >/dev/null && \
 	  TSAN_OPTIONS="log_path=$(CURDIR)/build-tsan/tsan-report \
-	    suppressions=$(S)/tests/tsan.supp second_deadlock_stack=1 \
+	    suppressions=$(abspath $(S))/tests/tsan.supp second_deadlock_stack=1 \
 	    history_size=7" \
 	  $(MAKE) --no-print-directory check-daemon
 	@if ls build-tsan/tsan-report.* >/dev/null 2>&1; then \
