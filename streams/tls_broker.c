@@ -29,6 +29,20 @@
 
 #define RELAY_BUF (64u << 10)
 
+/* fd in blocking mode, as a socket handed to another program should be;
+ * the fd, or -1 with the error set (and fd closed). */
+static int make_blocking(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        err_set(XMIG_ERR_IO, errno, "broker: making the socket blocking");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int xmig_tls_socket_release(struct xmig_transport *t)
 {
     struct tls_conn *tc = tls_conn_of(t);
@@ -50,11 +64,12 @@ int xmig_tls_socket_release(struct xmig_transport *t)
                        "used before the hand-off", tc->info.peer);
     }
     /* SSL_set_fd's BIO does not close the socket; the kernel keeps the
-     * keys.  Nothing goes to the peer. */
+     * keys.  Nothing goes to the peer.  The transport waits with poll on
+     * a non-blocking socket; whoever takes it expects an ordinary one. */
     fd = t->fd;
     t->owns_fd = 0;
     xmig_transport_free(t);
-    return fd;
+    return make_blocking(fd);
 }
 
 /* ---- relay ----------------------------------------------------------- */
@@ -424,7 +439,7 @@ static int broker(struct xmig_transport *t, struct xmig_tls_info *info)
         fd = t->fd;
         t->owns_fd = 0;
         xmig_transport_free(t);
-        return fd;
+        return make_blocking(fd);
     }
     j = malloc(sizeof(*j));
     if (!j || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
