@@ -75,6 +75,11 @@ struct backend_ops {
                                uint64_t *count);
     int (*pause)(struct xmig_guest *g);
     int (*unpause)(struct xmig_guest *g);
+    /* Optional: 0 while the guest still exists and runs (or is paused by
+     * us); -1 with the error set when it is gone or has shut down behind
+     * the engine's back (a crash, a reboot its toolstack turned into a new
+     * domain), so that a failure does not claim it runs on. */
+    int (*alive)(struct xmig_guest *g);
     /* Slow vCPUs down by percent (0 = full speed). */
     int (*throttle)(struct xmig_guest *g, unsigned percent);
     /* State at the moment of pause (the guest is paused). */

@@ -534,10 +534,10 @@ static int resume_here(struct sender *s)
         s->handed = 0;
     }
     stop_tracking(s);
-    if (s->paused) {
-        return s->ops->unpause(s->g);
+    if (s->paused && s->ops->unpause(s->g) < 0) {
+        return -1;
     }
-    return 0;
+    return s->ops->alive ? s->ops->alive(s->g) : 0;
 }
 
 static int handshake(struct sender *s, double t_pause)

@@ -15,6 +15,7 @@
  * EMULATOR_XENSTORE_DATA) fails the restore, naming the record, and the
  * guest the factory built for it is discarded.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -963,6 +964,54 @@ static void failed_start_undoes_handover(void **state)
     (void)state;
 }
 
+/* The source vanishes mid-round (on Xen: a triple fault turned into a
+ * reboot, and xl rebuilt the guest under another id): the map fails, and
+ * the failure must not claim the guest runs on; it says it is gone. */
+static int vanished;
+
+static int map_vanishing(struct xmig_guest *g, const uint64_t *pfns,
+                         uint32_t n, const void **pages)
+{
+    if (++maps > 1) {
+        vanished = 1;
+        return err_set(XMIG_ERR_IO, ESRCH, "mapping pfn 0x%llx of domain 7",
+                       (unsigned long long)pfns[0]);
+    }
+    return src_orig->map(g, pfns, n, pages);
+}
+
+static int alive_unless_vanished(struct xmig_guest *g)
+{
+    (void)g;
+    return vanished ? err_set(XMIG_ERR_IO, ESRCH, "domain 7 is gone "
+                              "(injected)")
+                    : 0;
+}
+
+static void vanished_source_is_not_said_to_run(void **state)
+{
+    struct xmig_guest *src = live_source_create();
+    struct live l;
+
+    src_ops.map = map_vanishing;
+    src_ops.alive = alive_unless_vanished;
+    vanished = 0;
+    live_migrate(src, &l);
+    assert_int_equal(l.rc, -1);
+    assert_int_equal(vanished, 1);
+    fprintf(stderr, "    %s\n", l.err);
+    assert_null(strstr(l.err, "runs on"));
+    assert_non_null(strstr(l.err, "migration failed, and the guest could NOT "
+                                  "be resumed (domain 7 is gone (injected)"));
+    assert_non_null(strstr(l.err, "mapping pfn 0x"));
+    assert_null(l.dst);
+    assert_int_equal(dst_commits, 0);
+    assert_int_equal(handovers, 0);
+    src_ops.alive = NULL;
+    xmig_guest_destroy(src);
+    (void)state;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -976,6 +1025,7 @@ int main(void)
         cmocka_unit_test(handover_once_after_stream),
         cmocka_unit_test(handover_refusal_keeps_guest_here),
         cmocka_unit_test(failed_start_undoes_handover),
+        cmocka_unit_test(vanished_source_is_not_said_to_run),
     };
 
     signal(SIGPIPE, SIG_IGN);   /* a peer gone is an error, not death */

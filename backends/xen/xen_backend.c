@@ -602,6 +602,36 @@ static int cap_set(struct xen_guest *x, uint16_t cap)
 /* An approximation: a scheduler cap of (100 - percent)% of one physical
  * CPU per vCPU, for the whole domain.  A guest that already uses less CPU
  * than that is not slowed at all. */
+/* After a failed migration: is the source still there to run on?  A
+ * triple fault turns into SHUTDOWN_reboot, and xl then builds the guest
+ * anew under another id: the old one is gone with its state. */
+static int xen_alive(struct xmig_guest *g)
+{
+    struct xen_guest *x = xg(g);
+    xc_domaininfo_t di;
+    unsigned reason;
+
+    if (xen_domain_info(x, &di) < 0) {
+        return err_set(XMIG_ERR_IO, ESRCH, "domain %u is gone: destroyed, "
+                       "or rebuilt by its toolstack after a crash or reboot "
+                       "(xl dmesg may say which)", x->domid);
+    }
+    if (di.flags & XEN_DOMINF_dying) {
+        return err_set(XMIG_ERR_IO, ESRCH, "domain %u is being destroyed",
+                       x->domid);
+    }
+    reason = (di.flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask;
+    if ((di.flags & XEN_DOMINF_shutdown) && reason != SHUTDOWN_suspend) {
+        return err_set(XMIG_ERR_IO, 0, "domain %u has shut down (%s) during "
+                       "the migration", x->domid,
+                       reason == SHUTDOWN_crash    ? "it crashed"
+                       : reason == SHUTDOWN_reboot ? "a reboot or triple fault"
+                       : reason == SHUTDOWN_poweroff ? "powered off"
+                                                     : "another reason");
+    }
+    return 0;
+}
+
 static int xen_throttle(struct xmig_guest *g, unsigned percent)
 {
     struct xen_guest *x = xg(g);
@@ -1137,6 +1167,7 @@ static const struct backend_ops xen_ops = {
     .logdirty_read_clear = xen_logdirty_read_clear,
     .pause = xen_pause,
     .unpause = xen_unpause,
+    .alive = xen_alive,
     .throttle = xen_throttle,
     .get_state = xen_state,
     .put_state = xen_state_put,

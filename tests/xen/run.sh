@@ -205,7 +205,7 @@ want+=" suspend-cancel"
     want+=" xl-migrate pvh-live-xmig-verify pvh-live-verify-stream-v2"
 [ "${XEN_MIGRATE:-1}" = 1 ] &&
     want+=" xmig-migrate-to-xl xmig-live-xmig-verify xmig-live-verify-stream-v2"
-[ "${XEN_MIGRATE:-1}" = 1 ] && want+=" xl-migrate-to-xmig"
+[ "${XEN_MIGRATE:-1}" = 1 ] && want+=" xl-migrate-to-xmig source-gone"
 for w in $want; do
     grep -q "^XEN-TEST: $w " "$res" || notok "$w (never ran: see $log)"
 done
