@@ -77,7 +77,7 @@ up() {
         host-a "DNS:host-a,IP:127.0.0.1" host-b "DNS:host-b,IP:127.0.0.1" \
         > /dev/null 2>&1 || die "tests/tls/make-certs.sh failed"
     cp "$dir/guest/vmlinuz" "$dir/guest/initrd.cpio.gz" "$dev/work/guest/"
-    cp "$here/scenario.sh" "$here/pvh.cfg" "$here/pv.cfg" "$here/hvm.cfg" \
+    cp "$here/scenario.sh" "$here/pvh.cfg" "$here/pv.cfg" "$here/hvm.cfg" "$here/smp.cfg" \
        "$here/devserver.py" "$dev/work/"
     touch "$dev/work/devloop"
     mkfs.ext4 -q -L work -d "$dev/work" "$dev/work.img" 2G > /dev/null ||

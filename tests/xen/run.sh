@@ -58,7 +58,7 @@ sh "$here/../tls/make-certs.sh" "$run/work/pki" \
     host-a "DNS:host-a,IP:127.0.0.1" host-b "DNS:host-b,IP:127.0.0.1" \
     > /dev/null 2>&1 || rig_problem "tests/tls/make-certs.sh failed"
 cp "$dir/guest/vmlinuz" "$dir/guest/initrd.cpio.gz" "$run/work/guest/"
-cp "$here/scenario.sh" "$here/pvh.cfg" "$here/pv.cfg" "$here/hvm.cfg" \
+cp "$here/scenario.sh" "$here/pvh.cfg" "$here/pv.cfg" "$here/hvm.cfg" "$here/smp.cfg" \
     "$run/work/"
 [ "${XEN_MIGRATE:-1}" = 1 ] && touch "$run/work/migrate"
 # Room for the saved image and the captured live stream (~130 MiB each).
@@ -200,7 +200,8 @@ want+=" xmig-restore-small-domain xmigd-migrate xmigd-ktls suspend-withdrawn"
 for k in pv hvm; do
     for c in save migrate xmigd untouched restore; do want+=" refuse-$k-$c"; done
 done
-want+=" suspend-cancel"
+want+=" suspend-cancel smp-create smp-xmig-save-xl-restore"
+want+=" smp-xl-save-xmig-restore smp-xmigd-migrate"
 [ "${XEN_MIGRATE:-1}" = 1 ] &&
     want+=" xl-migrate pvh-live-xmig-verify pvh-live-verify-stream-v2"
 [ "${XEN_MIGRATE:-1}" = 1 ] &&

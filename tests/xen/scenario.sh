@@ -44,8 +44,8 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 # newest of guest-pvh1*.log (a domain received by xmigd is built as
 # pvh1--incoming and renamed later; xenconsoled keeps the first name).
 con() { ls -t /var/log/xen/console/guest-$G*.log 2>/dev/null | head -1; }
-last_tick() { grep -a -o 'GUEST tick [0-9]*' $(con) 2>/dev/null | tail -1 | cut -d' ' -f3; }
-last_sum() { grep -a -o 'sum=[0-9a-f]*' $(con) 2>/dev/null | tail -1 | cut -d= -f2; }
+last_tick() { grep -a -o 'GUEST tick [0-9]*' $(con) 2>/dev/null | tail -n 1 | cut -d' ' -f3; }
+last_sum() { grep -a -o 'sum=[0-9a-f]*' $(con) 2>/dev/null | tail -n 1 | cut -d= -f2; }
 # wait_tick N SECONDS: until the guest prints a tick after N.
 wait_tick() {
     local i=0 t
@@ -64,19 +64,19 @@ check_stream() {
     # Exit 0 alone is not enough: xmig must also say what it found.
     if timeout 600 xmig verify "${@:3}" "$2" > $1.verify 2>&1 &&
        grep -q 'valid xl stream: x86 HVM, libxc v3, [0-9]* records' $1.verify; then
-        pass "$1-xmig-verify" "$(stat -c %s "$2") bytes: $(tail -1 $1.verify)"
+        pass "$1-xmig-verify" "$(stat -c %s "$2") bytes: $(tail -n 1 $1.verify)"
     else
         rc=$?
-        fail "$1-xmig-verify" "exit $rc: $(tail -3 $1.verify | tr '\n' ' ')"
+        fail "$1-xmig-verify" "exit $rc: $(tail -n 3 $1.verify | tr '\n' ' ')"
     fi
     timeout 600 xmig dump "$2" > $1.dump 2> $1.dump.err ||
         echo "xmig dump exit $?" >> $1.dump.err
     if timeout 900 python3 /usr/lib/xen-4.17/bin/verify-stream-v2 -v -f xl \
         -i "$2" > $1.vs2 2>&1; then
-        pass "$1-verify-stream-v2" "$(tail -1 $1.vs2)"
+        pass "$1-verify-stream-v2" "$(tail -n 1 $1.vs2)"
     else
         rc=$?
-        fail "$1-verify-stream-v2" "exit $rc: $(tail -2 $1.vs2 | tr '\n' ' ')"
+        fail "$1-verify-stream-v2" "exit $rc: $(tail -n 2 $1.vs2 | tr '\n' ' ')"
     fi
     phase "$1-checks" $t
 }
@@ -91,7 +91,7 @@ fi
 # ---- create ------------------------------------------------------------------
 t=$(now)
 if ! timeout 300 xl create /work/pvh.cfg > create.log 2>&1; then
-    fail create "xl create: $(tail -3 create.log | tr '\n' ' ')"
+    fail create "xl create: $(tail -n 3 create.log | tr '\n' ' ')"
     exit 1
 fi
 i=0
@@ -99,7 +99,7 @@ while ! grep -aq 'GUEST: booted' $CON 2>/dev/null && [ $i -lt 600 ]; do
     sleep 2; i=$((i + 2))
 done
 if ! wait_tick 1 120; then
-    fail create "no heartbeat from the guest: $(tail -5 $CON 2>/dev/null | tr '\n' ' ')"
+    fail create "no heartbeat from the guest: $(tail -n 5 $CON 2>/dev/null | tr '\n' ' ')"
     xl list
     exit 1
 fi
@@ -115,7 +115,7 @@ if timeout 900 xl save $G $OUT/pvh.save > save.log 2>&1; then
     num xl-save-bytes "$(stat -c %s pvh.save)"
     pass xl-save "$(stat -c %s pvh.save) bytes, guest at tick $before"
 else
-    fail xl-save "$(tail -3 save.log | tr '\n' ' ')"
+    fail xl-save "$(tail -n 3 save.log | tr '\n' ' ')"
     exit 1
 fi
 phase xl-save $t
@@ -133,7 +133,7 @@ if timeout 900 xl restore $OUT/pvh.save > restore.log 2>&1; then
             "sum $(last_sum) (booted with $sum0)"
     fi
 else
-    fail xl-restore "$(tail -3 restore.log | tr '\n' ' ')"
+    fail xl-restore "$(tail -n 3 restore.log | tr '\n' ' ')"
     exit 1
 fi
 phase xl-restore $t
@@ -157,9 +157,9 @@ if timeout 900 xmig save xen:$G $OUT/xmig.save > xmig-save.log 2>&1 &&
    ! xl list $G > /dev/null 2>&1; then
     num xmig-save-s "$(since $t)"
     num xmig-save-bytes "$(stat -c %s xmig.save)"
-    pass xmig-save "$(tail -1 xmig-save.log); the source domain is gone"
+    pass xmig-save "$(tail -n 1 xmig-save.log); the source domain is gone"
 else
-    fail xmig-save "exit $?: $(tail -3 xmig-save.log | tr '\n' ' ')"
+    fail xmig-save "exit $?: $(tail -n 3 xmig-save.log | tr '\n' ' ')"
     xl list; exit 1
 fi
 phase xmig-save $t
@@ -168,7 +168,7 @@ t=$(now)
 if timeout 900 xl restore $OUT/xmig.save > restore2.log 2>&1; then
     ticks_on xmig-save-xl-restore "$before" "xl restore of xmig's file"
 else
-    fail xmig-save-xl-restore "$(tail -3 restore2.log | tr '\n' ' ')"
+    fail xmig-save-xl-restore "$(tail -n 3 restore2.log | tr '\n' ' ')"
     exit 1
 fi
 phase xl-restore-of-xmig-save $t
@@ -180,7 +180,7 @@ if timeout 900 xmig save --keep xen:$G $OUT/keep.save > keep.log 2>&1 &&
    [ "$(xl domid $G 2>/dev/null)" = "$id" ]; then
     ticks_on xmig-save-keep "$before" "domain $id saved and resumed"
 else
-    fail xmig-save-keep "exit $?: $(tail -3 keep.log | tr '\n' ' ')"
+    fail xmig-save-keep "exit $?: $(tail -n 3 keep.log | tr '\n' ' ')"
 fi
 rm -f $OUT/keep.save
 
@@ -204,7 +204,7 @@ if [ $rc = 1 ] && grep -q "did not suspend within 3 s.*(withdrawn; it runs on" w
     ticks_on suspend-withdrawn "$before" "refused after $took s, control/shutdown empty again"
 else
     fail suspend-withdrawn "exit $rc, control/shutdown '$ctl':" \
-        "$(tail -2 withdraw.log | tr '\n' ' ')"
+        "$(tail -n 2 withdraw.log | tr '\n' ' ')"
 fi
 
 # ---- transparent records from the real guest ------------------------------------
@@ -227,19 +227,19 @@ if [ $rc = 1 ] && grep -q "not possible from Xen 4.17.*XENSTORE_WATCHES" pv.log 
     ticks_on transparent-capture "$before" "$what cannot report watches"
 else
     fail transparent-capture "exit $rc, gathered '${got}', xenstore-ls" \
-        "$below: $(tail -2 pv.log | tr '\n' ' ')"
+        "$below: $(tail -n 2 pv.log | tr '\n' ' ')"
 fi
 
 # ---- xl save -> xmig restore (libxl builds the domain from the file) ----------
 before=$(last_tick)
 timeout 900 xl save $G $OUT/xl2.save > save2.log 2>&1 ||
-    { fail xl-save-xmig-restore "xl save: $(tail -2 save2.log)"; exit 1; }
+    { fail xl-save-xmig-restore "xl save: $(tail -n 2 save2.log)"; exit 1; }
 t=$(now)
 if timeout 900 xmig restore --xen $OUT/xl2.save > xmig-restore.log 2>&1; then
     num xmig-restore-s "$(since $t)"
-    ticks_on xl-save-xmig-restore "$before" "$(tail -1 xmig-restore.log)"
+    ticks_on xl-save-xmig-restore "$before" "$(tail -n 1 xmig-restore.log)"
 else
-    fail xl-save-xmig-restore "exit $?: $(tail -3 xmig-restore.log | tr '\n' ' ')"
+    fail xl-save-xmig-restore "exit $?: $(tail -n 3 xmig-restore.log | tr '\n' ' ')"
     exit 1
 fi
 phase xmig-restore $t
@@ -247,7 +247,7 @@ phase xmig-restore $t
 # ---- into a domain the toolstack created paused (xl create -p) ----------------
 before=$(last_tick)
 timeout 900 xl save $G $OUT/xl3.save > save3.log 2>&1 ||
-    { fail xmig-restore-adopt "xl save: $(tail -2 save3.log)"; exit 1; }
+    { fail xmig-restore-adopt "xl save: $(tail -n 2 save3.log)"; exit 1; }
 t=$(now)
 timeout 300 xl create -p /work/pvh.cfg > create-p.log 2>&1
 num xl-create-p-s "$(since $t)"
@@ -257,9 +257,9 @@ if [ -n "$id" ] &&
    timeout 900 xmig restore --xen --domid "$id" $OUT/xl3.save > adopt.log 2>&1
 then
     num xmig-restore-adopt-s "$(since $t)"
-    ticks_on xmig-restore-adopt "$before" "$(tail -1 adopt.log)"
+    ticks_on xmig-restore-adopt "$before" "$(tail -n 1 adopt.log)"
 else
-    fail xmig-restore-adopt "domain ${id:-?}: $(tail -3 adopt.log | tr '\n' ' ')"
+    fail xmig-restore-adopt "domain ${id:-?}: $(tail -n 3 adopt.log | tr '\n' ' ')"
     exit 1
 fi
 
@@ -271,9 +271,9 @@ if timeout 900 xmig restore --xen --name cut $OUT/cut.save > cut.log 2>&1; then
     fail xmig-restore-truncated "xmig restore accepted a truncated file"
 elif grep -q "stream truncated.*nothing was kept" cut.log &&
      [ "$(domains)" = "$n" ] && ! xl domid cut > /dev/null 2>&1; then
-    pass xmig-restore-truncated "refused, no domain left: $(tail -1 cut.log)"
+    pass xmig-restore-truncated "refused, no domain left: $(tail -n 1 cut.log)"
 else
-    fail xmig-restore-truncated "$(tail -2 cut.log | tr '\n' ' '); domains" \
+    fail xmig-restore-truncated "$(tail -n 2 cut.log | tr '\n' ' '); domains" \
         "$n -> $(domains)"
 fi
 rm -f $OUT/cut.save
@@ -288,9 +288,9 @@ elif timeout 900 xmig restore --xen --domid "$sid" $OUT/xl3.save \
         > small.log 2>&1; then
     fail xmig-restore-small-domain "restored into a 112 MiB domain"
 elif grep -q "the guest needs 131072 KiB" small.log; then
-    pass xmig-restore-small-domain "$(tail -1 small.log)"
+    pass xmig-restore-small-domain "$(tail -n 1 small.log)"
 else
-    fail xmig-restore-small-domain "$(tail -2 small.log | tr '\n' ' ')"
+    fail xmig-restore-small-domain "$(tail -n 2 small.log | tr '\n' ' ')"
 fi
 [ -n "$sid" ] && xl destroy small
 rm -f $OUT/xl2.save $OUT/xl3.save
@@ -305,7 +305,7 @@ rm -f $OUT/xl2.save $OUT/xl3.save
 launder() {
     timeout 900 xl save $G $OUT/launder.save > launder.log 2>&1 &&
         timeout 900 xl restore $OUT/launder.save >> launder.log 2>&1 ||
-        { fail "$1" "xl save/restore before it: $(tail -2 launder.log | tr '\n' ' ')"; exit 1; }
+        { fail "$1" "xl save/restore before it: $(tail -n 2 launder.log | tr '\n' ' ')"; exit 1; }
     rm -f $OUT/launder.save
     wait_tick "$(last_tick)" 60
 }
@@ -341,8 +341,8 @@ if timeout 900 xmig migrate --control /run/xmigd-a.sock $G 127.0.0.1:5602 \
     dt=$(sed -n 's/.*downtime \([0-9.]*\) ms.*/\1/p' <<< "$line")
     num xmigd-migrate-downtime-ms "${dt:-?}"
 else
-    fail xmigd-migrate "exit $?: $(tail -2 xmigd-migrate.log | tr '\n' ' ');" \
-        "$(tail -2 xmigd-a.log xmigd-b.log | tr '\n' ' ')"
+    fail xmigd-migrate "exit $?: $(tail -n 2 xmigd-migrate.log | tr '\n' ' ');" \
+        "$(tail -n 2 xmigd-a.log xmigd-b.log | tr '\n' ' ')"
     xl list
 fi
 phase xmigd-migrate $t
@@ -352,7 +352,7 @@ if grep -q "TLS ktls" xmigd-a.log && grep -q "received $G" xmigd-b.log &&
    lsmod | grep -q '^tls '; then
     pass xmigd-ktls "strict kTLS at both ends; tls.ko loaded"
 else
-    fail xmigd-ktls "$(tail -2 xmigd-a.log xmigd-b.log | tr '\n' ' ')"
+    fail xmigd-ktls "$(tail -n 2 xmigd-a.log xmigd-b.log | tr '\n' ' ')"
 fi
 
 # ---- guests xmig must refuse: a PV one, an HVM one with qemu-xen --------------
@@ -370,11 +370,11 @@ refused() {
     local name=$1 want=$2
     shift 2
     if timeout 300 "$@" > $name.log 2>&1; then
-        fail $name "accepted: $(tail -1 $name.log)"
+        fail $name "accepted: $(tail -n 1 $name.log)"
     elif grep -q -- "$want" $name.log; then
-        pass $name "$(tail -1 $name.log)"
+        pass $name "$(tail -n 1 $name.log)"
     else
-        fail $name "$(tail -2 $name.log | tr '\n' ' ')"
+        fail $name "$(tail -n 2 $name.log | tr '\n' ' ')"
     fi
 }
 # dstate DOM: its id and xl's state flags ("3 -b----").
@@ -395,9 +395,9 @@ untouched() {
 pv=$(xl domid pv1 2>/dev/null)
 hvm=$(xl domid hvm1 2>/dev/null)
 pvcon=/var/log/xen/console/guest-pv1.log
-pvtick() { grep -a -o 'GUEST tick [0-9]*' $pvcon 2>/dev/null | tail -1 | cut -d' ' -f3; }
+pvtick() { grep -a -o 'GUEST tick [0-9]*' $pvcon 2>/dev/null | tail -n 1 | cut -d' ' -f3; }
 if [ -z "$pv" ]; then
-    fail refuse-pv-create "xl create pv.cfg: $(tail -2 pv-create.log | tr '\n' ' ')"
+    fail refuse-pv-create "xl create pv.cfg: $(tail -n 2 pv-create.log | tr '\n' ' ')"
 else
     PVWANT="domain $pv is a PV guest: PV guests are not supported; use xl"
     i=0
@@ -418,7 +418,7 @@ else
     untouched refuse-pv-untouched pv1 "$pv"
 fi
 if [ -z "$hvm" ]; then
-    fail refuse-hvm-create "xl create hvm.cfg: $(tail -2 hvm-create.log | tr '\n' ' ')"
+    fail refuse-hvm-create "xl create hvm.cfg: $(tail -n 2 hvm-create.log | tr '\n' ' ')"
 else
     HVMWANT="domain $hvm is an HVM guest with qemu-xen: HVM guests with a qemu"
     HVMWANT+=" device model are not supported yet: their device state would"
@@ -447,7 +447,7 @@ for k in pv hvm; do
         continue
     fi
     if ! timeout 900 xl save $dom $OUT/$dom.save > $dom-save.log 2>&1; then
-        fail refuse-$k-restore "xl save $dom: $(tail -2 $dom-save.log | tr '\n' ' ')"
+        fail refuse-$k-restore "xl save $dom: $(tail -n 2 $dom-save.log | tr '\n' ' ')"
         continue
     fi
     n=$(domains)
@@ -455,10 +455,10 @@ for k in pv hvm; do
     rc=$?
     if [ $rc != 0 ] && grep -q -- "$want" refuse-$k-restore.log &&
        [ "$(domains)" = "$n" ] && ! xl domid $dom > /dev/null 2>&1; then
-        pass refuse-$k-restore "no domain built: $(tail -1 refuse-$k-restore.log)"
+        pass refuse-$k-restore "no domain built: $(tail -n 1 refuse-$k-restore.log)"
     else
         fail refuse-$k-restore "exit $rc, domains $n -> $(domains):" \
-            "$(tail -2 refuse-$k-restore.log | tr '\n' ' ')"
+            "$(tail -n 2 refuse-$k-restore.log | tr '\n' ' ')"
     fi
     rm -f $OUT/$dom.save
 done
@@ -506,8 +506,100 @@ if [ "$asked" = suspend ] && awk -v s="$took" 'BEGIN { exit !(s < 20) }' &&
     ticks_on suspend-cancel "$before" "cancelled in the suspend wait, xmigd gone after $took s, control/shutdown empty again"
 else
     fail suspend-cancel "request '$asked', xmigd stopped after $took s," \
-        "control/shutdown '$ctl': $(tail -2 xmigd-a2.log cancel.log | tr '\n' ' ')"
+        "control/shutdown '$ctl': $(tail -n 2 xmigd-a2.log cancel.log | tr '\n' ' ')"
 fi
+
+# ---- a guest with several vCPUs (smp-): two online, one offline ----------------
+# smp1 (smp.cfg: vcpus 2, maxvcpus 3) moves three ways; after each, its
+# heartbeat (vCPU 0) and its vCPU 1 counter move on, the memory sum is the
+# one it booted with, and vCPU 2 is still offline (xl: "--p", xenstore:
+# availability offline).  pvh1 is paused meanwhile, so that one guest runs.
+S=smp1
+scon() { ls -t /var/log/xen/console/guest-$S*.log 2>/dev/null | head -1; }
+stick() { grep -a -o 'GUEST tick [0-9]*' $(scon) 2>/dev/null | tail -n 1 | cut -d' ' -f3; }
+scpu1() { grep -a -o 'cpu1=[0-9]*' $(scon) 2>/dev/null | tail -n 1 | cut -d= -f2; }
+ssum() { grep -a -o 'sum=[0-9a-f]*' $(scon) 2>/dev/null | tail -n 1 | cut -d= -f2; }
+# vstate N: xl's state flags of the guest's vCPU N ("-b-", "--p").
+vstate() { xl vcpu-list $S 2>/dev/null | awk -v n="$1" '$3 == n { print $5 }'; }
+# smp_on NAME WHAT: after a move (the tick and vCPU 1 count before it in
+# $sb and $sc), both vCPUs tick on, the memory is intact, vCPU 2 offline.
+smp_on() {
+    local i=0 d
+    while [ $i -lt 120 ]; do
+        [ "$(stick)" -gt "$sb" ] 2>/dev/null && [ "$(scpu1)" -gt "$sc" ] 2>/dev/null && break
+        sleep 2; i=$((i + 2))
+    done
+    d=$(xl domid $S 2>/dev/null)
+    if [ "$(stick)" -gt "$sb" ] 2>/dev/null && [ "$(scpu1)" -gt "$sc" ] 2>/dev/null &&
+       [ "$(ssum)" = "$ssum0" ] && [ "$(vstate 2)" = "--p" ] &&
+       [ "$(vstate 1)" != "--p" ] &&
+       [ "$(xenstore-read /local/domain/$d/cpu/2/availability 2>/dev/null)" = offline ]; then
+        pass "$1" "$2; tick $sb -> $(stick), vCPU 1 count $sc -> $(scpu1), memory sum unchanged, vCPU 2 offline"
+    else
+        fail "$1" "$2; tick $sb -> $(stick), vCPU 1 count $sc -> $(scpu1)," \
+            "sum $(ssum) (booted with $ssum0), vCPU 1 '$(vstate 1)', vCPU 2 '$(vstate 2)'"
+    fi
+}
+xl pause $G
+t=$(now)
+rm -f /var/log/xen/console/guest-$S*.log   # xenconsoled would append
+if ! timeout 300 xl create /work/smp.cfg > smp-create.log 2>&1; then
+    fail smp-create "xl create smp.cfg: $(tail -n 2 smp-create.log | tr '\n' ' ')"
+else
+    i=0
+    while [ -z "$(scpu1)" ] && [ $i -lt 300 ]; do sleep 2; i=$((i + 2)); done
+    # the newest boot's line: xenconsoled appends to an old guest log
+    ssum0=$(sed -n 's/.*GUEST: booted sum=\([0-9a-f]*\) cpus=\([0-9]*\).*/\1 \2/p' $(scon) | tail -n 1)
+    cpus=${ssum0#* }
+    ssum0=${ssum0% *}
+    if [ "$cpus" = 2 ] && [ -n "$(scpu1)" ] && [ "$(vstate 2)" = "--p" ]; then
+        pass smp-create "2 vCPUs online (vCPU 1 count $(scpu1)), vCPU 2 offline"
+    else
+        fail smp-create "cpus '$cpus', vCPU 1 count '$(scpu1)', vCPU 2 '$(vstate 2)':" \
+            "$(xl vcpu-list $S 2>&1 | tr -s ' \n' ' ')"
+    fi
+    phase smp-create $t
+    # xmig save -> xl restore
+    sb=$(stick); sc=$(scpu1)
+    if timeout 900 xmig save xen:$S $OUT/smp.save > smp-save.log 2>&1 &&
+       timeout 900 xl restore $OUT/smp.save > smp-restore.log 2>&1; then
+        smp_on smp-xmig-save-xl-restore "$(tail -n 1 smp-save.log | cut -c1-90)..."
+    else
+        fail smp-xmig-save-xl-restore "$(tail -n 2 smp-save.log smp-restore.log | tr '\n' ' ')"
+    fi
+    # xl save -> xmig restore --xen
+    sb=$(stick); sc=$(scpu1)
+    if timeout 900 xl save $S $OUT/smp.save > smp-save2.log 2>&1 &&
+       timeout 900 xmig restore --xen $OUT/smp.save > smp-restore2.log 2>&1; then
+        smp_on smp-xl-save-xmig-restore "$(tail -n 1 smp-restore2.log)"
+    else
+        fail smp-xl-save-xmig-restore "$(tail -n 2 smp-save2.log smp-restore2.log | tr '\n' ' ')"
+    fi
+    rm -f $OUT/smp.save
+    # live, between two xmigd over kTLS
+    rm -f /run/xmigd-a.sock /run/xmigd-b.sock
+    for n in a b; do
+        timeout 900 xmigd -c /tmp/xmigd-$n.conf > xmigd-$n-smp.log 2>&1 &
+    done
+    i=0
+    while [ $i -lt 50 ] && ! { [ -S /run/xmigd-a.sock ] && [ -S /run/xmigd-b.sock ]; }; do
+        sleep 0.2; i=$((i + 1))
+    done
+    sb=$(stick); sc=$(scpu1)
+    id=$(xl domid $S)
+    if timeout 900 xmig migrate --control /run/xmigd-a.sock $S 127.0.0.1:5602 \
+            > smp-migrate.log 2>&1 &&
+       new=$(xl domid $S 2>/dev/null) && [ "$new" != "$id" ]; then
+        smp_on smp-xmigd-migrate "domain $id -> $new over kTLS: $(grep -a 'moved to' xmigd-a-smp.log | tail -n 1 | sed 's/^xmigd: //')"
+    else
+        fail smp-xmigd-migrate "$(tail -n 2 smp-migrate.log xmigd-a-smp.log | tr '\n' ' ')"
+    fi
+    pkill xmigd
+    while pgrep -x xmigd > /dev/null; do sleep 0.2; done
+    phase smp $t
+    xl destroy $S > /dev/null 2>&1
+fi
+xl unpause $G
 
 # ---- live migration to localhost, the stream captured -------------------------
 
@@ -527,7 +619,7 @@ if timeout 900 xl migrate -s "" $G "tee $OUT/pvh.live | xl migrate-receive" \
             "sum $(last_sum) (booted with $sum0)"
     fi
 else
-    fail xl-migrate "$(tail -3 migrate.log | tr '\n' ' ')"
+    fail xl-migrate "$(tail -n 3 migrate.log | tr '\n' ' ')"
     exit 1
 fi
 phase xl-migrate $t
@@ -549,7 +641,7 @@ if timeout 900 xmig migrate --exec "tee $OUT/xmig.live | xl migrate-receive" \
     ticks_on xmig-migrate-to-xl "$before" "domain $id -> $new: $(grep -a \
         '^xmig migrate: [0-9]* rounds' xmig-to-xl.log | tail -1)"
 else
-    fail xmig-migrate-to-xl "exit $?: $(tail -3 xmig-to-xl.log | tr '\n' ' ')"
+    fail xmig-migrate-to-xl "exit $?: $(tail -n 3 xmig-to-xl.log | tr '\n' ' ')"
 fi
 phase xmig-migrate-to-xl $t
 check_stream xmig-live $OUT/xmig.live --allow-trailing
@@ -564,7 +656,7 @@ if timeout 900 xl migrate -s "" $G "xmig migrate-receive --xen" \
     ticks_on xl-migrate-to-xmig "$before" "domain $id -> $new: $(grep -a \
         'xmig migrate-receive: .* runs as' xl-to-xmig.log | tail -1)"
 else
-    fail xl-migrate-to-xmig "exit $?: $(tail -3 xl-to-xmig.log | tr '\n' ' ')"
+    fail xl-migrate-to-xmig "exit $?: $(tail -n 3 xl-to-xmig.log | tr '\n' ' ')"
 fi
 phase xl-migrate-to-xmig $t
 
@@ -594,9 +686,9 @@ while xl list | grep -q -- "--incoming" && [ $i -lt 100 ]; do sleep 0.2; i=$((i 
 if [ $rc = 1 ] && grep -q "could NOT be resumed (domain $id is gone" gone.log &&
    ! grep -q "runs on" gone.log && [ "$(domains)" = 1 ] &&
    grep -q "incoming migration failed, nothing kept" xmigd-b-gone.log; then
-    pass source-gone "$(tail -1 gone.log | cut -c1-160)...; destination: $(grep -a 'nothing kept' xmigd-b-gone.log | tail -1 | cut -c1-60)..."
+    pass source-gone "$(tail -n 1 gone.log | cut -c1-160)...; destination: $(grep -a 'nothing kept' xmigd-b-gone.log | tail -n 1 | cut -c1-60)..."
 else
-    fail source-gone "exit $rc, domains $(domains): $(tail -2 gone.log xmigd-b-gone.log | tr '\n' ' ')"
+    fail source-gone "exit $rc, domains $(domains): $(tail -n 2 gone.log xmigd-b-gone.log | tr '\n' ' ')"
 fi
 pkill xmigd
 exit 0
