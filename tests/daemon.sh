@@ -946,7 +946,20 @@ part4() {
         '{"op": "migrate", "guest": "vm", "destination": "127.0.0.1:1", "verify": "yes"}|"verify" must be true or false'
         '{"op": "list", "extra": 1}|unknown member "extra" in a list request'
         '{"op": "status", "migration": 4294967296}|"migration" must be a whole number'
-        '{"op": "save", "guest": "vm"}|"path" is missing in a save request')
+        '{"op": "save", "guest": "vm"}|"path" is missing in a save request'
+        # Regression tests: a destination without a port (or with one that
+        # wraps, or none at all after the colon) was taken and failed, or
+        # dialled some other port, later; control characters reached
+        # names, paths and the log.
+        '{"op": "migrate", "guest": "vm", "destination": "127.0.0.1"}|in a migrate request, "destination" '"'"'127.0.0.1'"'"' has no port: give HOST:PORT, the port a number from 1 to 65535'
+        '{"op": "migrate", "guest": "vm", "destination": "127.0.0.1:99999"}|in a migrate request, "destination" '"'"'127.0.0.1:99999'"'"': the port '"'"'99999'"'"' is not a number from 1 to 65535'
+        '{"op": "migrate", "guest": "vm", "destination": "127.0.0.1:65536"}|in a migrate request, "destination" '"'"'127.0.0.1:65536'"'"': the port '"'"'65536'"'"' is not a number from 1 to 65535'
+        '{"op": "migrate", "guest": "vm", "destination": "127.0.0.1:0"}|in a migrate request, "destination" '"'"'127.0.0.1:0'"'"': the port '"'"'0'"'"' is not a number from 1 to 65535'
+        '{"op": "migrate", "guest": "vm", "destination": "127.0.0.1:"}|in a migrate request, "destination" '"'"'127.0.0.1:'"'"': the port '"'"''"'"' is not a number from 1 to 65535'
+        '{"op": "migrate", "guest": "vm", "destination": "fe80::1"}|in a migrate request, "destination" '"'"'fe80::1'"'"': an IPv6 address goes in brackets, [ADDR]:PORT'
+        '{"op": "destroy", "guest": "v\u0001m"}|"guest" must not hold control characters (U+0001 at octet 1) in a destroy request'
+        '{"op": "save", "guest": "vm", "path": "/tmp/a\nb"}|"path" must not hold control characters (U+000A at octet 6) in a save request'
+        '{"op": "create", "name": "x\u0085"}|"name" must not hold control characters (U+0085 at octet 1) in a create request')
     local lines=() want=()
     for i in "${strict[@]}"; do lines+=("${i%%|*}"); want+=("${i#*|}"); done
     r=$(ctl "$(sock ga)" "${lines[@]}")
@@ -960,7 +973,7 @@ part4() {
     guest_runs ga vm
     grep -q "control request refused: bad JSON at octet [0-9]*: duplicate object key" "$T/ga.log" ||
         note "ga's log does not name the refused request"
-    verdict "control requests: NUL, duplicate keys, types, ranges, unknown members and TLS modes refused with the reason; vm untouched" ga
+    verdict "control requests: NUL, duplicate keys, types, ranges, unknown members, TLS modes, destinations without a valid port and control characters refused with the reason; vm untouched" ga
     stop ga
 
     # 4g. A full disk while saving: nothing left under the final name.
