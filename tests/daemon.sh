@@ -1370,6 +1370,14 @@ part6() {
         [ "$(q 'd["ok"] is False and "timeout_s" in d["error"]' <<<"$r")" = true ] ||
             note "$bad: $r"
     done
+    # A JSON number is decimal by JSON's grammar: a hex float is not JSON,
+    # a string is not a number.
+    r=$(ctl "$(sock ra6)" '{"op": "migrate", "guest": "vm", "destination": "127.0.0.1:1", "timeout_s": 0x1p3}')
+    [ "$(q 'd["ok"] is False and d["error"].startswith("bad JSON at octet")' <<<"$r")" = true ] ||
+        note "timeout_s 0x1p3: $r"
+    r=$(ctl "$(sock ra6)" '{"op": "migrate", "guest": "vm", "destination": "127.0.0.1:1", "timeout_s": "8"}')
+    [ "$(q 'd["error"] if d["ok"] is False else None' <<<"$r")" = '"timeout_s" must be a number from 0 to 86400 in a migrate request' ] ||
+        note "timeout_s \"8\": $r"
     guest_runs ra6 vm
     verdict "bad time settings are refused, in xmigd.conf and in migrate requests" ra6
     stop ra6

@@ -355,7 +355,8 @@ int migrate_main(int argc, char **argv)
         case 'H':
             if (parse_seconds(optarg, &p.handover_timeout_ms) < 0) {
                 fprintf(stderr, "xmig migrate: --handover-timeout takes a "
-                        "number of seconds above 0, at most 86400\n");
+                        "number of seconds above 0, at most 86400 (digits, "
+                        "a '.' before a fraction), not '%s'\n", optarg);
                 return EXIT_USAGE;
             }
             handover_given = 1;

@@ -51,10 +51,9 @@ int tls_opt(struct xmig_tls_config *c, int opt, const char *arg,
 
 int parse_seconds(const char *arg, uint32_t *ms)
 {
-    char *end;
-    double s = strtod(arg, &end);
+    double s;
 
-    if (end == arg || *end || !(s > 0) || s > 86400 || s * 1000 < 1) {
+    if (cli_decimal(arg, &s) < 0 || !(s > 0) || s > 86400 || s * 1000 < 1) {
         return -1;
     }
     *ms = (uint32_t)(s * 1000 + 0.5);
@@ -71,7 +70,7 @@ int time_opt(struct xmig_tls_config *c, int opt, const char *arg,
     }
     if (parse_seconds(arg, &ms) < 0) {
         fprintf(stderr, "xmig: --%s takes a number of seconds above 0, at "
-                "most 86400, not '%s'\n",
+                "most 86400 (digits, a '.' before a fraction), not '%s'\n",
                 opt == 0x1100 ? "timeout" : "handshake-timeout", arg);
         return -1;
     }
