@@ -34,7 +34,7 @@ CLI_SRCS := xmigd/xmig.c xmigd/cmd_verify.c xmigd/cmd_dump.c \
 	xmigd/cmd_migrate.c xmigd/net.c xmigd/cmd_ctl.c xmigd/ctl_json.c \
 	xmigd/cmd_save.c xmigd/atomic_file.c xmigd/cmd_report.c \
 	xmigd/cmd_certs.c xmigd/cmd_tls_broker.c xmigd/progress.c \
-	xmigd/cli_number.c
+	xmigd/cli_number.c xmigd/hostport.c
 TEST_NAMES := test_cursor test_records test_negative test_streams \
 	test_writer test_errors test_transparent test_xen test_migrate \
 	test_engine_paths test_xl_config test_qmp test_timeouts
@@ -77,7 +77,7 @@ XMIGD_SRCS := xmigd/xmigd.c xmigd/daemon_config.c xmigd/daemon_guests.c \
 	xmigd/sd_notify.c xmigd/daemon_accept.c xmigd/daemon_migrate.c \
 	xmigd/daemon_control.c xmigd/ctl_json.c xmigd/ctl_requests.c \
 	xmigd/net.c xmigd/cmd_save.c xmigd/atomic_file.c xmigd/cmd_ctl.c \
-	xmigd/progress.c xmigd/cli_number.c
+	xmigd/progress.c xmigd/cli_number.c xmigd/hostport.c
 XMIGD_OBJS := $(XMIGD_SRCS:%.c=$(O)/%.o)
 
 all: libxmig.a $(SONAME) xmig bin/xmigd
@@ -285,9 +285,11 @@ FUZZ_FLAGS_ALL := -fsanitize=fuzzer,address,undefined \
 	-I$(S) -I$(S)/include $(JSON_CFLAGS)
 
 # Harnesses of the programs' parsers take those files too.
-FUZZ_EXTRA_fuzz_ctl := xmigd/ctl_json.c xmigd/ctl_requests.c
+FUZZ_EXTRA_fuzz_ctl := xmigd/ctl_json.c xmigd/ctl_requests.c \
+	xmigd/hostport.c
 FUZZ_EXTRA_fuzz_qmp := backends/xen/xen_qmp.c
-FUZZ_EXTRA_fuzz_conf := xmigd/daemon_config.c
+FUZZ_EXTRA_fuzz_conf := xmigd/daemon_config.c xmigd/cli_number.c \
+	xmigd/hostport.c
 
 .SECONDEXPANSION:
 $(O)/fuzz/%: $(S)/fuzz/%.c $(S)/fuzz/harness.h $(LIB_SRCS:%=$(S)/%) \

@@ -81,10 +81,14 @@ static int on_xl_header(struct receiver *r, const struct xmig_record *rec)
         return -1;
     }
     kb = cfg.max_memkb;
-    if (kb == 0) {
+    if (!cfg.has_max_memkb) {
         return err_set(XMIG_ERR_UNSUPPORTED, 0, "the stream's domain config "
                        "does not say how much memory the guest has "
                        "(b_info.max_memkb)");
+    }
+    if (kb == 0) {
+        return err_set(XMIG_ERR_PROTOCOL, 0, "the stream's domain config "
+                       "gives the guest no memory (b_info.max_memkb is 0)");
     }
     if (kb < 64 || kb % 4 || kb > (UINT64_C(1) << 32)) {
         return err_set(XMIG_ERR_PROTOCOL, 0, "the domain config's max_memkb "

@@ -135,6 +135,7 @@ struct rec_xl_config {
     char type[8];           /* c_info.type: "hvm", "pv", "pvh", or "" */
     char device_model[32];  /* b_info.device_model_version, or "" */
     uint64_t max_memkb;     /* b_info.max_memkb, 0 when absent */
+    int has_max_memkb;      /* present (0 then is the config's word) */
     uint64_t target_memkb;  /* b_info.target_memkb, 0 when absent */
 };
 int rec_json_check(const uint8_t *text, size_t len);

@@ -109,11 +109,12 @@ static int read_str(json_t *doc, const char *section, const char *key,
     return 0;
 }
 
-static int read_kb(json_t *doc, const char *key, uint64_t *out)
+static int read_kb(json_t *doc, const char *key, uint64_t *out, int *given)
 {
     json_t *v = member(doc, "b_info", key);
 
     *out = 0;
+    *given = v != NULL;
     if (!v) {
         return 0;
     }
@@ -146,7 +147,7 @@ int rec_xl_config_read(const uint8_t *text, size_t len,
                        struct rec_xl_config *out)
 {
     json_t *doc = load_object(text, len);
-    int rc = -1;
+    int rc = -1, given;
 
     memset(out, 0, sizeof(*out));
     if (!doc) {
@@ -156,8 +157,9 @@ int rec_xl_config_read(const uint8_t *text, size_t len,
     if (read_str(doc, "c_info", "type", out->type, sizeof(out->type)) < 0 ||
         read_str(doc, "b_info", "device_model_version", out->device_model,
                  sizeof(out->device_model)) < 0 ||
-        read_kb(doc, "max_memkb", &out->max_memkb) < 0 ||
-        read_kb(doc, "target_memkb", &out->target_memkb) < 0) {
+        read_kb(doc, "max_memkb", &out->max_memkb, &out->has_max_memkb) <
+            0 ||
+        read_kb(doc, "target_memkb", &out->target_memkb, &given) < 0) {
         goto out;
     }
     rc = 0;

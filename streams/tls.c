@@ -156,6 +156,20 @@ int xmig_tls_config_set_ca(struct xmig_tls_config *c, const char *ca_file)
 
 int xmig_tls_config_set_peer_name(struct xmig_tls_config *c, const char *n)
 {
+    /* It goes to SNI and X509_VERIFY_PARAM_set1_host/_ip_asc, which
+     * compare ASCII: certificates carry an internationalised name in its
+     * xn-- form, so other octets could never match; they are refused
+     * (octet by number: the name itself may not be printable). */
+    for (size_t i = 0; n && n[i]; i++) {
+        unsigned char ch = (unsigned char)n[i];
+        if (ch <= 0x20 || ch >= 0x7f) {
+            return err_set(XMIG_ERR_USAGE, 0, "peer name: octet %zu is "
+                           "0x%02x; a peer name is a DNS name or an IP "
+                           "address in printable ASCII without spaces (an "
+                           "internationalised name in its xn-- form)",
+                           i, ch);
+        }
+    }
     return set_str(&c->peer_name, n);
 }
 

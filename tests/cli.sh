@@ -194,6 +194,53 @@ expect 2 "status abc" -- "$XMIG" status abc
 grep -q "'abc' is not a migration number" err && ok || bad "status abc: $(cat err)"
 expect 2 "migrate without a destination" -- "$XMIG" migrate sim
 grep -q "where to? give HOST:PORT" err && ok || bad "migrate sim: $(cat err)"
+# HOST:PORT: the port is decimal digits from 1 to 65535, refused (2) before
+# a guest starts or xmigd is asked.  Regression test: 99999 wrapped, an
+# empty port or 65536 dialled some other port, a port-less IPv6 address
+# read its last group as the port.
+while IFS='|' read -r dest why; do
+    for g in sim vm1; do
+        expect 2 "migrate $g $dest" -- "$XMIG" migrate --control "$T/none.sock" "$g" "$dest"
+        [ "$(cat err)" = "xmig migrate: $why" ] && ok || bad "migrate $g $dest: $(cat err)"
+    done
+done <<'ROWS'
+127.0.0.1:99999|'127.0.0.1:99999': the port '99999' is not a number from 1 to 65535
+127.0.0.1:65536|'127.0.0.1:65536': the port '65536' is not a number from 1 to 65535
+127.0.0.1:0|'127.0.0.1:0': the port '0' is not a number from 1 to 65535
+127.0.0.1:|'127.0.0.1:': the port '' is not a number from 1 to 65535
+127.0.0.1:+80|'127.0.0.1:+80': the port '+80' is not a number from 1 to 65535
+127.0.0.1:0x50|'127.0.0.1:0x50': the port '0x50' is not a number from 1 to 65535
+127.0.0.1:http|'127.0.0.1:http': the port 'http' is not a number from 1 to 65535
+127.0.0.1:1000000000000000000000000|'127.0.0.1:1000000000000000000000000': the port '1000000000000000...' is not a number from 1 to 65535
+127.0.0.1|'127.0.0.1' has no port: give HOST:PORT, the port a number from 1 to 65535
+fe80::1|'fe80::1': an IPv6 address goes in brackets, [ADDR]:PORT
+:5600|':5600' has no host before the port
+[::1|'[::1' is not [IPV6]:PORT
+ROWS
+expect 2 "tls-connect 127.0.0.1:0" -- "$XMIG" tls-connect --stdio 127.0.0.1:0
+[ "$(cat err)" = "xmig tls-connect: '127.0.0.1:0': the port '0' is not a number from 1 to 65535" ] && ok ||
+    bad "tls-connect 127.0.0.1:0: $(cat err)"
+expect 1 "migrate-receive --listen 127.0.0.1:70000" -- "$XMIG" migrate-receive --listen 127.0.0.1:70000
+[ "$(cat err)" = "xmig migrate-receive: '127.0.0.1:70000': the port '70000' is not a number from 0 (any free port) to 65535" ] && ok ||
+    bad "migrate-receive --listen 127.0.0.1:70000: $(cat err)"
+# Seconds are plain decimal (a fraction after a '.'): strtod also took hex
+# floats, exponents, "inf" and a sign.
+for v in 0x1p3 1e1 inf +5 .5 5. " 5"; do
+    expect 2 "migrate --timeout '$v'" -- "$XMIG" migrate --timeout "$v" sim 127.0.0.1:9
+    grep -qF "xmig: --timeout takes a number of seconds above 0, at most 86400 (digits, a '.' before a fraction), not '$v'" err && ok ||
+        bad "--timeout '$v': $(cat err)"
+    expect 2 "migrate --handover-timeout '$v'" -- "$XMIG" migrate --handover-timeout "$v" sim 127.0.0.1:9
+    grep -qF "xmig migrate: --handover-timeout takes a number of seconds above 0, at most 86400 (digits, a '.' before a fraction), not '$v'" err && ok ||
+        bad "--handover-timeout '$v': $(cat err)"
+done
+bad_value migrate warmup 0x1p3 "give a number of seconds from 0 to 3600 (digits, a '.' before a fraction)" sim 127.0.0.1:9
+bad_value migrate-receive run 1e1 "give a number of seconds from 0 to 86400 (digits, a '.' before a fraction)"
+# A peer name is printable ASCII without spaces (certificates carry an
+# IDN as xn--); other octets could never match and are refused.
+for v in $'a\xffb' $'a\x01b' 'a b' 'hé'; do
+    expect 2 "migrate --name '$v'" -- "$XMIG" migrate --name "$v" sim 127.0.0.1:9
+    grep -qF "xmig migrate: peer name: octet 1 is 0x" err && ok || bad "--name '$v': $(cat err)"
+done
 expect 2 "report of a missing file" -- "$XMIG" report /nonexistent
 grep -q "cannot open /nonexistent: No such file or directory" err && ok || bad "report /nonexistent: $(cat err)"
 expect 1 "list without a daemon" -- "$XMIG" list --control "$T/none.sock"

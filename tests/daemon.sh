@@ -340,19 +340,28 @@ for f in ca other-ca host-a host-b server expired stranger selfsigned; do
     [ -s "$P/$f.pem" ] || { echo "daemon: missing $P/$f.pem" >&2; exit 1; }
 done
 
-# mkconf NAME LISTEN CERT [LINE...]: $T/NAME.conf, control socket $T/NAME.sock
+# mkconf NAME LISTEN CERT [LINE...]: $T/NAME.conf, control socket $T/NAME.sock.
+# A LINE setting listen, control, cert, key or ca takes the place of the
+# default one (xmigd refuses a key set twice).
 mkconf() {
-    local n=$1 l=$2 c=$3
+    local n=$1 l=$2 c=$3 k
+    local -A given=()
     shift 3
+    for k in "$@"; do
+        k=${k%%=*}
+        given[${k// /}]=1
+    done
+    # dflt KEY VALUE: the default line, unless a LINE sets KEY
+    dflt() { [ -n "${given[$1]:-}" ] || echo "$1 = $2"; }
     {
         echo "# xmigd $n (tests/daemon.sh)"
-        echo "listen = $l"
-        echo "control = $T/$n.sock"
+        dflt listen "$l"
+        dflt control "$T/$n.sock"
         if [ -n "$c" ]; then
-            echo "cert = $P/$c.pem"
-            echo "key = $P/$c-key.pem"
+            dflt cert "$P/$c.pem"
+            dflt key "$P/$c-key.pem"
         fi
-        echo "ca = $P/ca.pem"
+        dflt ca "$P/ca.pem"
         printf '%s\n' "$@"
     } > "$T/$n.conf"
 }
@@ -864,7 +873,7 @@ part4() {
     refused moca ta toca "certificate verify failed|unable to get local issuer|unknown ca"
     verdict "B with a certificate from another CA: refused, clear error" ta toca
     stop toca
-    dst ttrust host-b "ca = $P/other-ca.pem"   # the later ca = wins
+    dst ttrust host-b "ca = $P/other-ca.pem"
     refused mtrust ta ttrust "certificate|unknown ca|alert"
     grep -q "incoming migration refused" "$T/ttrust.log" || note "B does not log the refusal"
     verdict "B that does not trust A's CA: refused, clear error on both sides" ta ttrust
@@ -946,7 +955,20 @@ part4() {
         '{"op": "migrate", "guest": "vm", "destination": "127.0.0.1:1", "verify": "yes"}|"verify" must be true or false'
         '{"op": "list", "extra": 1}|unknown member "extra" in a list request'
         '{"op": "status", "migration": 4294967296}|"migration" must be a whole number'
-        '{"op": "save", "guest": "vm"}|"path" is missing in a save request')
+        '{"op": "save", "guest": "vm"}|"path" is missing in a save request'
+        # Regression tests: a destination without a port (or with one that
+        # wraps, or none at all after the colon) was taken and failed, or
+        # dialled some other port, later; control characters reached
+        # names, paths and the log.
+        '{"op": "migrate", "guest": "vm", "destination": "127.0.0.1"}|in a migrate request, "destination" '"'"'127.0.0.1'"'"' has no port: give HOST:PORT, the port a number from 1 to 65535'
+        '{"op": "migrate", "guest": "vm", "destination": "127.0.0.1:99999"}|in a migrate request, "destination" '"'"'127.0.0.1:99999'"'"': the port '"'"'99999'"'"' is not a number from 1 to 65535'
+        '{"op": "migrate", "guest": "vm", "destination": "127.0.0.1:65536"}|in a migrate request, "destination" '"'"'127.0.0.1:65536'"'"': the port '"'"'65536'"'"' is not a number from 1 to 65535'
+        '{"op": "migrate", "guest": "vm", "destination": "127.0.0.1:0"}|in a migrate request, "destination" '"'"'127.0.0.1:0'"'"': the port '"'"'0'"'"' is not a number from 1 to 65535'
+        '{"op": "migrate", "guest": "vm", "destination": "127.0.0.1:"}|in a migrate request, "destination" '"'"'127.0.0.1:'"'"': the port '"'"''"'"' is not a number from 1 to 65535'
+        '{"op": "migrate", "guest": "vm", "destination": "fe80::1"}|in a migrate request, "destination" '"'"'fe80::1'"'"': an IPv6 address goes in brackets, [ADDR]:PORT'
+        '{"op": "destroy", "guest": "v\u0001m"}|"guest" must not hold control characters (U+0001 at octet 1) in a destroy request'
+        '{"op": "save", "guest": "vm", "path": "/tmp/a\nb"}|"path" must not hold control characters (U+000A at octet 6) in a save request'
+        '{"op": "create", "name": "x\u0085"}|"name" must not hold control characters (U+0085 at octet 1) in a create request')
     local lines=() want=()
     for i in "${strict[@]}"; do lines+=("${i%%|*}"); want+=("${i#*|}"); done
     r=$(ctl "$(sock ga)" "${lines[@]}")
@@ -960,7 +982,7 @@ part4() {
     guest_runs ga vm
     grep -q "control request refused: bad JSON at octet [0-9]*: duplicate object key" "$T/ga.log" ||
         note "ga's log does not name the refused request"
-    verdict "control requests: NUL, duplicate keys, types, ranges, unknown members and TLS modes refused with the reason; vm untouched" ga
+    verdict "control requests: NUL, duplicate keys, types, ranges, unknown members, TLS modes, destinations without a valid port and control characters refused with the reason; vm untouched" ga
     stop ga
 
     # 4g. A full disk while saving: nothing left under the final name.
@@ -1092,7 +1114,17 @@ part4() {
         "tls = sometimes|TLS mode 'sometimes' is not auto, ktls, userspace or none" \
         "cert = $long|cert is 300 octets long, at most 255" \
         "no equals sign|expected 'key = value'" \
-        "colour = blue|unknown setting 'colour'"; do
+        "colour = blue|unknown setting 'colour'" \
+        "listen = 127.0.0.1:99999|listen '127.0.0.1:99999': the port '99999' is not a number from 0 (any free port) to 65535" \
+        "listen = 127.0.0.1:65536|listen '127.0.0.1:65536': the port '65536' is not a number from 0 (any free port) to 65535" \
+        "listen = 127.0.0.1:|listen '127.0.0.1:': the port '' is not a number from 0 (any free port) to 65535" \
+        "listen = 127.0.0.1:0x50|listen '127.0.0.1:0x50': the port '0x50' is not a number from 0 (any free port) to 65535" \
+        "listen = 127.0.0.1|listen '127.0.0.1' has no port: give HOST:PORT, the port a number from 0 (any free port) to 65535" \
+        "listen = fe80::1|listen 'fe80::1': an IPv6 address goes in brackets, [ADDR]:PORT" \
+        "pin = 12:34|pin '12:34' is not a SHA-256 fingerprint (64 hex digits, ':' allowed)" \
+        "peer_name = a"$'\xff'"b|peer name: octet 1 is 0xff; a peer name is a DNS name or an IP address in printable ASCII without spaces" \
+        "peer_name = a"$'\x01'"b|peer name: octet 1 is 0x01" \
+        "peer_name = host a|peer name: octet 4 is 0x20"; do
         mkconf badc 127.0.0.1:0 host-a "${bad%%|*}"
         timeout 5 "$XMIGD" -c "$T/badc.conf" >"$T/badc.log" 2>&1
         rc=$?
@@ -1104,7 +1136,28 @@ part4() {
     timeout 5 "$XMIGD" -c "$T/badc.conf" >"$T/badc.log" 2>&1
     rc=$?
     [ "$rc" = 2 ] && grep -q "more than 8 pins" "$T/badc.log" || note "nine pins: exit $rc: $(cat "$T/badc.log")"
-    verdict "xmigd.conf: every bad value refused with FILE:LINE and the rule"
+    # Regression test: a key set twice was taken, the later one winning
+    # (which one did the operator mean?).  Refused, naming both lines;
+    # only pin repeats (the nine pins above got as far as the cap).
+    mkconf badc 127.0.0.1:0 host-a "max_parallel_per_link = 2" \
+        "io_timeout = 5" "max_parallel_per_link = 3"
+    timeout 5 "$XMIGD" -c "$T/badc.conf" >"$T/badc.log" 2>&1
+    rc=$?
+    [ "$rc" = 2 ] && grep -qF "badc.conf:9: max_parallel_per_link is set again (first on line 7): each key once, only pin repeats" "$T/badc.log" ||
+        note "a key set twice: exit $rc: $(head -c 300 "$T/badc.log")"
+    # Regression test: a pin that is not one stopped xmigd with exit 1 and
+    # no line (found when TLS started); now it is the line's error.
+    mkconf badc 127.0.0.1:0 host-a "pin = $(cat "$P/host-b.sha256")" "pin = nope"
+    timeout 5 "$XMIGD" -c "$T/badc.conf" >"$T/badc.log" 2>&1
+    rc=$?
+    [ "$rc" = 2 ] && grep -qF "badc.conf:8: pin 'nope' is not a SHA-256 fingerprint" "$T/badc.log" ||
+        note "a bad pin: exit $rc: $(head -c 300 "$T/badc.log")"
+    # --listen over the config's is held to the same rule.
+    timeout 5 "$XMIGD" --listen 127.0.0.1:99999 -c "$T/badc.conf" >"$T/badc.log" 2>&1
+    rc=$?
+    [ "$rc" = 2 ] && grep -qF "xmigd: --listen '127.0.0.1:99999': the port '99999' is not a number from 0 (any free port) to 65535" "$T/badc.log" ||
+        note "--listen 127.0.0.1:99999: exit $rc: $(head -c 300 "$T/badc.log")"
+    verdict "xmigd.conf: every bad value (ports, pins, peer names too) and a key set twice refused with FILE:LINE and the rule"
 }
 
 # ---- 6. time: silent, stopped and flooding peers ---------------------------
@@ -1341,7 +1394,10 @@ part6() {
     stop fc6
 
     # 6h. The time settings are checked: each bad value refused.
+    # Plain decimal seconds only: strtod took hex floats, exponents, "inf".
     for bad in "io_timeout = 0" "io_timeout = soon" "handshake_timeout = -1" \
+        "io_timeout = 0x1p3" "io_timeout = 1e1" "handshake_timeout = inf" \
+        "handover_timeout = .5" "handover_timeout = 5." "io_timeout = +5" \
         "handover_timeout = 100000" "handover_expiry = maybe" \
         "max_handshakes = 0" "max_handshakes_per_source = 5000"; do
         mkconf badt 127.0.0.1:0 host-a "$bad"
@@ -1357,6 +1413,14 @@ part6() {
         [ "$(q 'd["ok"] is False and "timeout_s" in d["error"]' <<<"$r")" = true ] ||
             note "$bad: $r"
     done
+    # A JSON number is decimal by JSON's grammar: a hex float is not JSON,
+    # a string is not a number.
+    r=$(ctl "$(sock ra6)" '{"op": "migrate", "guest": "vm", "destination": "127.0.0.1:1", "timeout_s": 0x1p3}')
+    [ "$(q 'd["ok"] is False and d["error"].startswith("bad JSON at octet")' <<<"$r")" = true ] ||
+        note "timeout_s 0x1p3: $r"
+    r=$(ctl "$(sock ra6)" '{"op": "migrate", "guest": "vm", "destination": "127.0.0.1:1", "timeout_s": "8"}')
+    [ "$(q 'd["error"] if d["ok"] is False else None' <<<"$r")" = '"timeout_s" must be a number from 0 to 86400 in a migrate request' ] ||
+        note "timeout_s \"8\": $r"
     guest_runs ra6 vm
     verdict "bad time settings are refused, in xmigd.conf and in migrate requests" ra6
     stop ra6

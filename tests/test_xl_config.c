@@ -122,6 +122,10 @@ static void max_memkb_missing_or_wrong(void **state)
         { "{\"c_info\": {\"name\": \"x\"}}",
           "does not say how much memory the guest has (b_info.max_memkb)",
           XMIG_ERR_UNSUPPORTED },
+        /* Regression test: 0 was taken for "not given". */
+        { "{\"b_info\": {\"max_memkb\": 0}}",
+          "the stream's domain config gives the guest no memory "
+          "(b_info.max_memkb is 0)", XMIG_ERR_PROTOCOL },
         { "{\"b_info\": {\"max_memkb\": \"65536\"}}",
           "b_info.max_memkb is not a whole number of KiB", XMIG_ERR_PROTOCOL },
         { "{\"b_info\": {\"max_memkb\": -4}}",

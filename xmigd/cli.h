@@ -58,6 +58,9 @@ int cli_uint(const char *cmd, const char *opt, const char *arg,
              uint64_t min, uint64_t max, const char *unit, uint64_t *out);
 int cli_seconds(const char *cmd, const char *opt, const char *arg,
                 double max, double *out);
+/* Plain decimal: digits, and a '.' with digits after it for a fraction
+ * (no sign, exponent, hex or blanks); 0, or -1. */
+int cli_decimal(const char *arg, double *out);
 /* xmig help CMD: CMD's usage (xmig.c). */
 int help_main(int argc, char **argv);
 

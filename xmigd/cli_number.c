@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "xmigd/cli.h"
 
@@ -30,17 +31,35 @@ int cli_uint(const char *cmd, const char *opt, const char *arg,
     return 0;
 }
 
+int cli_decimal(const char *arg, double *out)
+{
+    size_t n = strspn(arg, "0123456789");
+    char *end;
+
+    /* strtod alone would take "0x1p3", "1e3", "inf", " 5" and "+5". */
+    if (n == 0 || (arg[n] == '.' &&
+                   strspn(arg + n + 1, "0123456789") == 0)) {
+        return -1;
+    }
+    if (arg[n] == '.') {
+        n += 1 + strspn(arg + n + 1, "0123456789");
+    }
+    if (arg[n]) {
+        return -1;
+    }
+    errno = 0;
+    *out = strtod(arg, &end);
+    return errno || *end || !isfinite(*out) ? -1 : 0;
+}
+
 int cli_seconds(const char *cmd, const char *opt, const char *arg,
                 double max, double *out)
 {
     double v;
-    char *end;
 
-    errno = 0;
-    v = strtod(arg, &end);
-    if (errno || end == arg || *end || !isfinite(v) || v < 0 || v > max) {
+    if (cli_decimal(arg, &v) < 0 || v > max) {
         fprintf(stderr, "xmig %s: --%s '%s': give a number of seconds from 0 "
-                        "to %.0f\n",
+                        "to %.0f (digits, a '.' before a fraction)\n",
                 cmd, opt, arg, max);
         return -1;
     }

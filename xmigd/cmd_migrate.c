@@ -21,6 +21,7 @@
 
 #include "xmigd/cli.h"
 #include "xmigd/ctl_json.h"
+#include "xmigd/hostport.h"
 #include "xmigd/tls_opts.h"
 
 struct report {
@@ -354,7 +355,8 @@ int migrate_main(int argc, char **argv)
         case 'H':
             if (parse_seconds(optarg, &p.handover_timeout_ms) < 0) {
                 fprintf(stderr, "xmig migrate: --handover-timeout takes a "
-                        "number of seconds above 0, at most 86400\n");
+                        "number of seconds above 0, at most 86400 (digits, "
+                        "a '.' before a fraction), not '%s'\n", optarg);
                 return EXIT_USAGE;
             }
             handover_given = 1;
@@ -393,6 +395,17 @@ int migrate_main(int argc, char **argv)
         xmig_tls_config_free(tls);
         return EXIT_USAGE;
     }
+    if (!exec_cmd) {
+        /* Checked before a guest starts or xmigd is asked; xmigd checks
+         * it again (ctl_requests.c). */
+        struct hostport hp;
+        char why[400];
+        if (hostport_parse(argv[optind + 1], 0, &hp, why, sizeof(why)) < 0) {
+            fprintf(stderr, "xmig migrate: %s\n", why);
+            xmig_tls_config_free(tls);
+            return EXIT_USAGE;
+        }
+    }
     xen = strncmp(argv[optind], "xen:", 4) == 0;
     if (exec_cmd && !xen && strcmp(argv[optind], "sim") != 0) {
         fprintf(stderr, "xmig migrate: --exec: only for 'sim' and xen: "
@@ -428,7 +441,10 @@ int migrate_main(int argc, char **argv)
     }
     if (!name_given && !exec_cmd) {
         /* The receiver's certificate must name the host we connect to. */
-        tls_opt_name_from_host(tls, argv[optind + 1]);
+        if (tls_opt_name_from_host("migrate", tls, argv[optind + 1]) < 0) {
+            xmig_tls_config_free(tls);
+            return EXIT_USAGE;
+        }
     }
     p.initial_downtime_ms = p.downtime_ms < 30 ? p.downtime_ms : 30;
     p.progress = progress;

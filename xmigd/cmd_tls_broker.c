@@ -466,7 +466,9 @@ static int broker_main(int argc, char **argv, int server)
     }
     if (!server && !name_given) {
         /* The accepting end's certificate must name the host we dial. */
-        tls_opt_name_from_host(tls, a.hostport);
+        if (tls_opt_name_from_host(a.cmd, tls, a.hostport) < 0) {
+            goto out;
+        }
     }
     t = open_connection(&a, tls);
     rc = t ? hand_off(&a, t) : EXIT_INVALID;

@@ -40,6 +40,24 @@ static const struct cj_field *find(const struct cj_field *spec,
     return NULL;
 }
 
+/* jansson has checked the UTF-8 and refused NUL; control characters
+ * (C0, DEL, C1) would reach names, paths and log lines as they are. */
+static int text_ok(const char *key, const char *s, char *err, size_t errlen)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    for (size_t i = 0; p[i]; i++) {
+        if (p[i] < 0x20 || p[i] == 0x7f ||
+            (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)) {
+            snprintf(err, errlen, "\"%s\" must not hold control characters "
+                     "(U+%04X at octet %zu)", key,
+                     p[i] == 0xc2 ? p[i + 1] : p[i], i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int check_one(const struct cj_field *f, json_t *v, char *err,
                      size_t errlen)
 {
@@ -56,7 +74,7 @@ static int check_one(const struct cj_field *f, json_t *v, char *err,
                      (unsigned long long)f->max);
             return -1;
         }
-        return 0;
+        return text_ok(f->key, json_string_value(v), err, errlen);
     case CJ_UINT:
         if (!json_is_integer(v) || json_integer_value(v) < 0 ||
             (uint64_t)json_integer_value(v) < f->min ||

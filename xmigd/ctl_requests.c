@@ -8,6 +8,7 @@
 
 #include "xmigd/ctl_json.h"
 #include "xmigd/ctl_requests.h"
+#include "xmigd/hostport.h"
 
 /* The limits a request's members are checked against (ctl_json.c). */
 #define NAME_MAX_LEN 63
@@ -122,6 +123,18 @@ int ctl_request_check(const char *line, size_t len, json_t **req, int *op,
         size_t n = strlen(err);
         snprintf(err + n, errlen - n, " in a %s request", ops[i].name);
         goto bad;
+    }
+    /* The destination is dialled later, from a thread: a bad one is
+     * refused now, in the answer to the request. */
+    if (ops[i].op == OP_MIGRATE) {
+        struct hostport hp;
+        char why[400];
+        if (hostport_parse(cj_str(o, "destination"), 0, &hp, why,
+                           sizeof(why)) < 0) {
+            snprintf(err, errlen, "in a migrate request, \"destination\" "
+                     "%s", why);
+            goto bad;
+        }
     }
     *req = o;
     *op = (int)ops[i].op;

@@ -1,6 +1,7 @@
 /*
  * xmigd's configuration file: "key = value" lines, '#' comments.  Unknown
- * keys are errors (a typo must not silently turn a check off).
+ * keys are errors (a typo must not silently turn a check off), and so is a
+ * key set twice (which one was meant?); only pin repeats.
  */
 #include <errno.h>
 #include <math.h>
@@ -8,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xmigd/cli.h"
 #include "xmigd/daemon.h"
+#include "xmigd/hostport.h"
 
 static void defaults(struct d_config *c)
 {
@@ -35,13 +38,12 @@ uint32_t d_seconds_ms(double s)
     return (uint32_t)llround(s * 1000);
 }
 
-/* "N" seconds (fractions allowed), 0 < N <= one day. */
+/* "N" seconds (plain decimal, fractions allowed), 0 < N <= one day. */
 static int seconds(const char *v, uint32_t *ms)
 {
-    char *end;
-    double s = strtod(v, &end);
+    double s;
 
-    if (end == v || *end || !(s > 0) || s > D_MAX_TIMEOUT_MS / 1000 ||
+    if (cli_decimal(v, &s) < 0 || !(s > 0) || s > D_MAX_TIMEOUT_MS / 1000 ||
         llround(s * 1000) == 0) {
         return -1;
     }
@@ -96,6 +98,28 @@ static int copy(char *dst, size_t len, const char *k, const char *v,
     return 0;
 }
 
+/* The library's own check of a pin or a peer name (the one parser the
+ * command line's --pin and --name use too), on a scratch configuration,
+ * so that a bad one is refused here with its line, not when xmigd starts
+ * its TLS. */
+static int tls_value(const char *k, const char *v, char *err, size_t errlen)
+{
+    struct xmig_tls_config *t = xmig_tls_config_create();
+    int rc;
+
+    if (!t) {
+        snprintf(err, errlen, "%s: out of memory", k);
+        return -1;
+    }
+    rc = strcmp(k, "pin") == 0 ? xmig_tls_config_add_pin(t, v)
+                               : xmig_tls_config_set_peer_name(t, v);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s", xmig_error_message());
+    }
+    xmig_tls_config_free(t);
+    return rc;
+}
+
 static int set(struct d_config *c, const char *k, const char *v, char *err,
                size_t errlen)
 {
@@ -105,13 +129,27 @@ static int set(struct d_config *c, const char *k, const char *v, char *err,
     if (strcmp(k, #name) == 0) {                                         \
         return copy(c->name, sizeof(c->name), k, v, err, errlen);        \
     }
-    STR(listen)
     STR(control)
     STR(cert)
     STR(key)
     STR(ca)
-    STR(peer_name)
 #undef STR
+    if (strcmp(k, "listen") == 0) {
+        /* Port 0: any free port (xmigd --port-file says which). */
+        struct hostport hp;
+        char why[400];
+        if (hostport_parse(v, 1, &hp, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "listen %s", why);
+            return -1;
+        }
+        return copy(c->listen, sizeof(c->listen), k, v, err, errlen);
+    }
+    if (strcmp(k, "peer_name") == 0) {
+        if (copy(c->peer_name, sizeof(c->peer_name), k, v, err, errlen) < 0) {
+            return -1;
+        }
+        return tls_value(k, v, err, errlen);
+    }
     if (strcmp(k, "tls") == 0) {
         enum xmig_tls_mode m;
         if (xmig_tls_mode_parse(v, &m) < 0) {
@@ -134,7 +172,8 @@ static int set(struct d_config *c, const char *k, const char *v, char *err,
             return -1;
         }
         if (copy(c->pins[c->npins], sizeof(c->pins[0]), k, v, err, errlen) <
-            0) {
+                0 ||
+            tls_value(k, v, err, errlen) < 0) {
             return -1;
         }
         c->npins++;
@@ -212,7 +251,12 @@ int d_config_parse(struct d_config *c, const char *text, size_t len,
                    int *at_line, char *err, size_t errlen)
 {
     char buf[D_CONFIG_LINE_MAX + 1];
-    size_t pos = 0;
+    /* The keys set so far and their lines (every known key fits). */
+    struct {
+        char key[32];
+        int line;
+    } seen[32];
+    size_t pos = 0, nseen = 0;
     int line = 0;
 
     defaults(c);
@@ -247,10 +291,29 @@ int d_config_parse(struct d_config *c, const char *text, size_t len,
             return -1;
         }
         *eq = '\0';
-        rc = set(c, trim(s), trim(eq + 1), err, errlen);
+        s = trim(s);
+        for (size_t i = 0; i < nseen; i++) {
+            if (strcmp(seen[i].key, s) == 0) {
+                *at_line = line;
+                snprintf(err, errlen, "%s is set again (first on line %d): "
+                         "each key once, only pin repeats", s, seen[i].line);
+                return -1;
+            }
+        }
+        rc = set(c, s, trim(eq + 1), err, errlen);
         if (rc < 0) {
             *at_line = line;
             return -1;
+        }
+        if (strcmp(s, "pin") != 0) {
+            if (nseen == sizeof(seen) / sizeof(seen[0]) ||
+                strlen(s) >= sizeof(seen[0].key)) {
+                *at_line = line;   /* a key set() knows: cannot happen */
+                snprintf(err, errlen, "too many keys");
+                return -1;
+            }
+            snprintf(seen[nseen].key, sizeof(seen[0].key), "%s", s);
+            seen[nseen++].line = line;
         }
     }
     if (c->max_handshakes_per_source > c->max_handshakes) {

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xmigd/cli.h"
+#include "xmigd/hostport.h"
 #include "xmigd/tls_opts.h"
 
 int tls_opt(struct xmig_tls_config *c, int opt, const char *arg,
@@ -49,10 +51,9 @@ int tls_opt(struct xmig_tls_config *c, int opt, const char *arg,
 
 int parse_seconds(const char *arg, uint32_t *ms)
 {
-    char *end;
-    double s = strtod(arg, &end);
+    double s;
 
-    if (end == arg || *end || !(s > 0) || s > 86400 || s * 1000 < 1) {
+    if (cli_decimal(arg, &s) < 0 || !(s > 0) || s > 86400 || s * 1000 < 1) {
         return -1;
     }
     *ms = (uint32_t)(s * 1000 + 0.5);
@@ -69,7 +70,7 @@ int time_opt(struct xmig_tls_config *c, int opt, const char *arg,
     }
     if (parse_seconds(arg, &ms) < 0) {
         fprintf(stderr, "xmig: --%s takes a number of seconds above 0, at "
-                "most 86400, not '%s'\n",
+                "most 86400 (digits, a '.' before a fraction), not '%s'\n",
                 opt == 0x1100 ? "timeout" : "handshake-timeout", arg);
         return -1;
     }
@@ -82,56 +83,45 @@ int time_opt(struct xmig_tls_config *c, int opt, const char *arg,
     return 1;
 }
 
-void tls_opt_name_from_host(struct xmig_tls_config *c, const char *hostport)
+/* HOST:PORT checked (hostport.c); the error said as cmd's. */
+static int split(const char *cmd, const char *hostport, int listen,
+                 struct hostport *hp)
 {
-    char host[256];
-    const char *hp = hostport, *colon = strrchr(hp, ':');
-    size_t n = colon ? (size_t)(colon - hp) : strlen(hp);
+    char why[400];
 
-    if (hp[0] == '[' && n >= 2) {
-        hp++;
-        n -= 2;
+    if (hostport_parse(hostport, listen, hp, why, sizeof(why)) < 0) {
+        fprintf(stderr, "xmig %s: %s\n", cmd, why);
+        return -1;
     }
-    snprintf(host, sizeof(host), "%.*s", (int)n, hp);
-    (void)xmig_tls_config_set_peer_name(c, host);
+    return 0;
 }
 
-static int split(const char *cmd, const char *hostport, char *host,
-                 size_t hlen, const char **port)
+int tls_opt_name_from_host(const char *cmd, struct xmig_tls_config *c,
+                           const char *hostport)
 {
-    const char *colon = strrchr(hostport, ':');
-    size_t n;
+    struct hostport hp;
 
-    if (!colon || colon == hostport) {
-        fprintf(stderr, "xmig %s: '%s' is not HOST:PORT\n", cmd, hostport);
+    if (split(cmd, hostport, 0, &hp) < 0) {
         return -1;
     }
-    n = (size_t)(colon - hostport);
-    if (hostport[0] == '[' && n >= 2 && hostport[n - 1] == ']') {
-        hostport++;
-        n -= 2;
-    }
-    if (n >= hlen) {
-        fprintf(stderr, "xmig %s: host name too long\n", cmd);
+    if (xmig_tls_config_set_peer_name(c, hp.host) < 0) {
+        fprintf(stderr, "xmig %s: the host of %s as the name to expect: %s "
+                "(--name says which)\n", cmd, hostport, xmig_error_message());
         return -1;
     }
-    memcpy(host, hostport, n);
-    host[n] = '\0';
-    *port = colon + 1;
     return 0;
 }
 
 int net_connect(const char *cmd, const char *hostport)
 {
     struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
-    char host[256];
-    const char *port;
+    struct hostport hp;
     int s = -1, rc, err = 0;
 
-    if (split(cmd, hostport, host, sizeof(host), &port) < 0) {
+    if (split(cmd, hostport, 0, &hp) < 0) {
         return -1;
     }
-    rc = getaddrinfo(host, port, &hints, &ai);
+    rc = getaddrinfo(hp.host, hp.port, &hints, &ai);
     if (rc != 0) {
         fprintf(stderr, "xmig %s: cannot resolve %s: %s\n", cmd, hostport,
                 gai_strerror(rc));
@@ -213,24 +203,14 @@ int net_connect_limited(const char *hostport, uint32_t ms,
                         struct xmig_cancel *cancel, char *why, size_t len)
 {
     struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
-    char host[256];
-    const char *port, *colon = strrchr(hostport, ':');
+    struct hostport hp;
     double end = mono_ms() + (ms ? ms : 1e12);
     int s = -1, rc, err = 0;
-    size_t n;
 
-    if (!colon || colon == hostport) {
-        snprintf(why, len, "'%s' is not HOST:PORT", hostport);
+    if (hostport_parse(hostport, 0, &hp, why, len) < 0) {
         return -1;
     }
-    n = (size_t)(colon - hostport);
-    if (hostport[0] == '[' && n >= 2 && hostport[n - 1] == ']') {
-        snprintf(host, sizeof(host), "%.*s", (int)(n - 2), hostport + 1);
-    } else {
-        snprintf(host, sizeof(host), "%.*s", (int)n, hostport);
-    }
-    port = colon + 1;
-    rc = getaddrinfo(host, port, &hints, &ai);
+    rc = getaddrinfo(hp.host, hp.port, &hints, &ai);
     if (rc != 0) {
         snprintf(why, len, "cannot resolve %s: %s", hostport,
                  gai_strerror(rc));
@@ -270,14 +250,14 @@ int net_listen(const char *cmd, const char *hostport, int *port)
                     *ai;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
-    char host[256], serv[16];
-    const char *p;
+    char serv[16];
+    struct hostport hp;
     int s, one = 1, rc;
 
-    if (split(cmd, hostport, host, sizeof(host), &p) < 0) {
+    if (split(cmd, hostport, 1, &hp) < 0) {
         return -1;
     }
-    rc = getaddrinfo(host[0] ? host : NULL, p, &hints, &ai);
+    rc = getaddrinfo(hp.host, hp.port, &hints, &ai);
     if (rc != 0) {
         fprintf(stderr, "xmig %s: cannot resolve %s: %s\n", cmd, hostport,
                 gai_strerror(rc));

@@ -51,8 +51,10 @@ int tls_opt(struct xmig_tls_config *c, int opt, const char *arg,
             const char **cert, const char **key);
 
 /* The peer's certificate must name the host of HOST:PORT (the default of
- * the commands that dial, unless --name says otherwise). */
-void tls_opt_name_from_host(struct xmig_tls_config *c, const char *hostport);
+ * the commands that dial, unless --name says otherwise); -1 (said) when
+ * HOST:PORT or the host as a name is refused. */
+int tls_opt_name_from_host(const char *cmd, struct xmig_tls_config *c,
+                           const char *hostport);
 
 /* Connect to HOST:PORT ("[v6]:port" too); returns a socket or -1. */
 int net_connect(const char *cmd, const char *hostport);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "xmigd/daemon.h"
+#include "xmigd/hostport.h"
 #include "xmigd/tls_opts.h"
 
 static struct daemon daemon_state;
@@ -156,6 +157,14 @@ int main(int argc, char **argv)
             return 0;
         default:
             usage(stderr);
+            return 2;
+        }
+    }
+    if (listen) {
+        struct hostport hp;
+        char why[400];
+        if (hostport_parse(listen, 1, &hp, why, sizeof(why)) < 0) {
+            fprintf(stderr, "xmigd: --listen %s\n", why);
             return 2;
         }
     }
