@@ -2,7 +2,9 @@
  * request passes before the daemon acts on it (xmigd/ctl_requests.c):
  * jansson's strict parse, then the operation's table of members.  What
  * passes must hold exactly what the table allows: strings without NUL and
- * within their length, numbers in range. */
+ * within their length, numbers in range, fractions only in the seconds
+ * members (timeout_s, handover_timeout_s). */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,16 +37,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();    /* a NUL inside an accepted string */
         }
         if (json_is_real(v)) {
-            abort();    /* no member takes a fraction */
+            /* Only the seconds members take a fraction, within 0..86400. */
+            size_t kl = strlen(key);
+            double d = json_real_value(v);
+            if (kl < 2 || strcmp(key + kl - 2, "_s") != 0 || !(d >= 0) ||
+                d > 86400) {
+                abort();
+            }
         }
     }
-    /* The reply path prints what it accepted; it must round-trip. */
+    /* The reply path prints what it accepted; it must round-trip, the
+     * seconds to cj_dump's ten significant digits. */
     {
         char *line = cj_dump(req);
         json_t *again = line ? cj_parse(line, strlen(line), err, sizeof(err))
                              : NULL;
-        if (!line || !again || !json_equal(req, again)) {
+        if (!line || !again || json_object_size(again) != json_object_size(req)) {
             abort();
+        }
+        json_object_foreach(req, key, v) {
+            json_t *w = json_object_get(again, key);
+            if (json_is_number(v) && json_is_real(v)) {
+                double a = json_number_value(v), b = json_number_value(w);
+                if (!json_is_number(w) || fabs(a - b) > 1e-9 * (1 + fabs(a))) {
+                    abort();
+                }
+            } else if (!json_equal(v, w)) {
+                abort();
+            }
         }
         json_decref(again);
         free(line);

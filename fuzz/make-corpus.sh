@@ -273,7 +273,8 @@ for req in '{"op": "ping"}' '{"op": "list"}' \
     '{"op": "save", "guest": "web1", "path": "/var/lib/xmig/web1.xl", "keep": true}' \
     '{"op": "restore", "path": "/var/lib/xmig/web1.xl", "name": "web2"}' \
     '{"op": "destroy", "guest": "a\u0000b"}' '{"op": "list", "op": "ping"}' \
-    '{"op": "create", "name": "x", "memory_mib": 1e3}'; do
+    '{"op": "create", "name": "x", "memory_mib": 1e3}' \
+    '{"op": "migrate", "guest": "web1", "destination": "hostb:5600", "timeout_s": 1.5, "handover_timeout_s": 0.25}'; do
     i=$((i + 1))
     printf '%s' "$req" >"$out/fuzz_ctl/request-$i.json"
 done
