@@ -55,13 +55,25 @@ static json_t *request(const char *cmd, const char *path, json_t *req)
     }
     len = strlen(line);
     line[len] = '\n';   /* cj_dump's NUL becomes the request's end */
-    if (write(s, line, len + 1) != (ssize_t)(len + 1)) {
-        fprintf(stderr, "xmig %s: writing to xmigd: %s\n", cmd,
-                strerror(errno));
-        goto out;
+    /* A signal (the ^C that asks for a cancel) must not cut a request or
+     * its reply short: EINTR is retried. */
+    for (size_t done = 0; done < len + 1;) {
+        ssize_t n = write(s, line + done, len + 1 - done);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            fprintf(stderr, "xmig %s: writing to xmigd: %s\n", cmd,
+                    strerror(errno));
+            goto out;
+        }
+        done += (size_t)n;
     }
     while (have < REPLY_MAX) {
         ssize_t n = read(s, reply + have, REPLY_MAX - have);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
         if (n <= 0) {
             break;
         }
@@ -564,6 +576,7 @@ int migrate_via_daemon(const char *control, const char *guest,
         struct sigaction sa;
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = on_stop;
+        sa.sa_flags = SA_RESTART;   /* the poll's connect and read go on */
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGHUP, &sa, NULL);
