@@ -478,8 +478,7 @@ fail:
 const char xen_transparent_source_gaps[] =
     "Xen 4.17 cannot list a domain's xenstore watches (XENSTORE_WATCHES: "
     "xenstored has no request that lists another connection's watches), "
-    "nor report the gfns at which the guest mapped its grant frames "
-    "(GRANT_TABLE), the grants it mapped from other domains (GRANT_MAPS), "
+    "nor report the grants it mapped from other domains (GRANT_MAPS), "
     "its event channel ABI, FIFO control blocks, or the pending and masked "
     "bits of its ports (EVTCHN_PORTS, EVTCHN_FIFO)";
 

@@ -207,6 +207,62 @@ static int evtchn_query(void *user, uint32_t port, struct xen_evtchn_raw *out)
     return 0;
 }
 
+/* Where the guest mapped its grant frames.  GNTTABOP_setup_table for
+ * another domain is allowed from a control domain, and for a translated
+ * guest returns each frame's gfn (Xen's M2P entry: INVALID for a frame
+ * the guest has not mapped).  Asked for exactly the frames the table has,
+ * it does not grow it.  Version 2's status frames likewise, from
+ * GNTTABOP_get_status_frames.  Never called for a table of version 0,
+ * which setup_table would set to 1. */
+static int gnttab_gfns(struct xen_guest *x, int status, uint32_t nr,
+                       uint64_t *out)
+{
+    DECLARE_HYPERCALL_BUFFER(uint64_t, frames);
+    int16_t st;
+    int rc;
+
+    frames = xc_hypercall_buffer_alloc(x->xch, frames,
+                                       (size_t)nr * sizeof(*frames));
+    if (!frames) {
+        return err_set(XMIG_ERR_NOMEM, ENOMEM, "grant frame list");
+    }
+    xen_call_begin(x);
+    if (!status) {
+        struct gnttab_setup_table op;
+        memset(&op, 0, sizeof(op));
+        op.dom = (domid_t)x->domid;
+        op.nr_frames = nr;
+        /* xen_pfn_t is 64 bits on x86-64, as the buffer's type. */
+        set_xen_guest_handle(op.frame_list, frames);
+        rc = xc_gnttab_op(x->xch, GNTTABOP_setup_table, &op, sizeof(op), 1);
+        st = op.status;
+    } else {
+        struct gnttab_get_status_frames op;
+        memset(&op, 0, sizeof(op));
+        op.dom = (domid_t)x->domid;
+        op.nr_frames = nr;
+        set_xen_guest_handle(op.frame_list, frames);
+        rc = xc_gnttab_op(x->xch, GNTTABOP_get_status_frames, &op,
+                          sizeof(op), 1);
+        st = op.status;
+    }
+    if (rc < 0 || st != GNTST_okay) {
+        xc_hypercall_buffer_free(x->xch, frames);
+        if (rc < 0) {
+            return xen_fail(x, XMIG_ERR_IO, status ? "GNTTABOP_get_status_"
+                            "frames" : "GNTTABOP_setup_table");
+        }
+        return err_set(XMIG_ERR_IO, 0, "%s for domain %u: status %d",
+                       status ? "GNTTABOP_get_status_frames"
+                              : "GNTTABOP_setup_table", x->domid, st);
+    }
+    for (uint32_t i = 0; i < nr; i++) {
+        out[i] = frames[i] < x->pfn_limit ? frames[i] : XMIG_GFN_INVALID;
+    }
+    xc_hypercall_buffer_free(x->xch, frames);
+    return 0;
+}
+
 static int collect_gnttab(struct xen_guest *x, struct xmig_transparent_state *st)
 {
     struct gnttab_query_size q;
@@ -266,12 +322,9 @@ static int collect_gnttab(struct xen_guest *x, struct xmig_transparent_state *st
         err_set(XMIG_ERR_NOMEM, ENOMEM, "grant frame list");
         goto out;
     }
-    /* Where the guest mapped the frames: Xen 4.17 does not say. */
-    for (uint32_t i = 0; i < q.nr_frames; i++) {
-        st->gnt_frame_gfns[i] = XMIG_GFN_INVALID;
-    }
-    for (uint32_t i = 0; i < nst; i++) {
-        st->gnt_status_gfns[i] = XMIG_GFN_INVALID;
+    if (gnttab_gfns(x, 0, q.nr_frames, st->gnt_frame_gfns) < 0 ||
+        (nst && gnttab_gfns(x, 1, nst, st->gnt_status_gfns) < 0)) {
+        goto out;
     }
     st->gnt_version = (uint32_t)version;
     st->gnt_nr_frames = q.nr_frames;
@@ -380,9 +433,12 @@ static int refuse_transparent(struct xen_guest *x)
         return -1;
     }
     log_msg(XMIG_LOG_INFO, "xen: domain %u: %u event channel ports, %u grant "
-            "entries in %u frames (version %u), %u xenstore nodes gathered; "
-            "not enough for a transparent migration", x->domid, ts->nports,
-            ts->ngrants, ts->gnt_nr_frames, ts->gnt_version, ts->nnodes);
+            "entries in %u frames (version %u, frame 0 at gfn %s0x%llx), %u "
+            "xenstore nodes gathered; not enough for a transparent "
+            "migration", x->domid, ts->nports, ts->ngrants,
+            ts->gnt_nr_frames, ts->gnt_version,
+            ts->gnt_frame_gfns[0] == XMIG_GFN_INVALID ? "(unmapped) " : "",
+            (unsigned long long)ts->gnt_frame_gfns[0], ts->nnodes);
     xmig_transparent_state_free(ts);
     return err_set(XMIG_ERR_UNSUPPORTED, 0, "transparent migration of domain "
                    "%u is not possible from Xen 4.17: %s", x->domid,

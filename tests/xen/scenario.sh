@@ -208,25 +208,27 @@ else
 fi
 
 # ---- transparent records from the real guest ------------------------------------
-# xmig gathers what Xen 4.17 reports (event channel ports, grant entries,
-# the xenstore home), logs it, and refuses: watches, grant frame gfns,
-# mapped grants and the event channel ABI have no 4.17 interface.  The
-# save fails, the guest resumes in place, no file is left.
+# xmig gathers what Xen 4.17 reports (event channel ports, grant entries
+# and the gfns of the grant frames, the xenstore home), logs it, and
+# refuses: watches, mapped grants and the event channel ABI have no 4.17
+# interface.  The save fails, the guest resumes in place, no file is left.
+# The gfn of grant frame 0 (GNTTABOP_setup_table) must be a mapped one.
 before=$(last_tick)
 id=$(xl domid $G)
 xmig save --transparent xen:$G $OUT/pv.save > pv.log 2>&1
 rc=$?
 got=$(sed -n 's/.*: \([0-9]*\) event channel ports, \([0-9]*\) grant entries.* \([0-9]*\) xenstore nodes gathered.*/\1 \2 \3/p' pv.log)
 read -r ports grants nodes <<< "${got:-0 0 0}"
+gfn=$(sed -n 's/.*frame 0 at gfn \(0x[0-9a-f]*\).*/\1/p' pv.log)
 below=$(xenstore-ls -f /local/domain/$id 2>/dev/null | wc -l)
 if [ $rc = 1 ] && grep -q "not possible from Xen 4.17.*XENSTORE_WATCHES" pv.log &&
    [ "$ports" -gt 0 ] && [ "$grants" -ge 2 ] && [ "$nodes" = $((below + 1)) ] &&
-   ! ls $OUT/pv.save* > /dev/null 2>&1 && [ "$(xl domid $G)" = "$id" ]; then
-    what="gathered $ports ports, $grants grant entries, $nodes xenstore nodes"
+   [ -n "$gfn" ] && ! ls $OUT/pv.save* > /dev/null 2>&1 && [ "$(xl domid $G)" = "$id" ]; then
+    what="gathered $ports ports, $grants grant entries (frame 0 at gfn $gfn), $nodes xenstore nodes"
     what+=" (xenstore-ls: $below below the home node); refused: Xen 4.17"
     ticks_on transparent-capture "$before" "$what cannot report watches"
 else
-    fail transparent-capture "exit $rc, gathered '${got}', xenstore-ls" \
+    fail transparent-capture "exit $rc, gathered '${got}', frame 0 gfn '${gfn}', xenstore-ls" \
         "$below: $(tail -n 2 pv.log | tr '\n' ' ')"
 fi
 
