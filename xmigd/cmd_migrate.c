@@ -284,6 +284,7 @@ int migrate_main(int argc, char **argv)
         if (!r) {
             r = time_opt(tls, opt, optarg, &hs_ms, &io_ms);
             if (r < 0) {
+                xmig_tls_config_free(tls);
                 return EXIT_USAGE;
             }
             io_given |= opt == 0x1100;
@@ -357,6 +358,7 @@ int migrate_main(int argc, char **argv)
                 fprintf(stderr, "xmig migrate: --handover-timeout takes a "
                         "number of seconds above 0, at most 86400 (digits, "
                         "a '.' before a fraction), not '%s'\n", optarg);
+                xmig_tls_config_free(tls);
                 return EXIT_USAGE;
             }
             handover_given = 1;
@@ -369,6 +371,7 @@ int migrate_main(int argc, char **argv)
             } else {
                 fprintf(stderr, "xmig migrate: --handover-expiry is "
                         "keep-paused or resume\n");
+                xmig_tls_config_free(tls);
                 return EXIT_USAGE;
             }
             break;
@@ -410,6 +413,7 @@ int migrate_main(int argc, char **argv)
     if (exec_cmd && !xen && strcmp(argv[optind], "sim") != 0) {
         fprintf(stderr, "xmig migrate: --exec: only for 'sim' and xen: "
                 "guests (xmigd migrates its own over TLS)\n");
+        xmig_tls_config_free(tls);
         return EXIT_USAGE;
     }
     if (!xen && strcmp(argv[optind], "sim") != 0) {
@@ -437,6 +441,7 @@ int migrate_main(int argc, char **argv)
     }
     if (cert && xmig_tls_config_set_identity(tls, cert, key) < 0) {
         fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
+        xmig_tls_config_free(tls);
         return EXIT_USAGE;
     }
     if (!name_given && !exec_cmd) {
@@ -453,6 +458,7 @@ int migrate_main(int argc, char **argv)
     sig_cancel = xmig_cancel_create();
     if (!sig_cancel) {
         fprintf(stderr, "xmig migrate: %s\n", xmig_error_message());
+        xmig_tls_config_free(tls);
         return EXIT_INVALID;
     }
     p.cancel = sig_cancel;
@@ -614,6 +620,7 @@ int migrate_receive_main(int argc, char **argv)
             return EXIT_USAGE;
         }
         if (!r && (r = time_opt(tls, opt, optarg, &hs_ms, &io_ms)) < 0) {
+            xmig_tls_config_free(tls);
             return EXIT_USAGE;
         }
         if (r) {
@@ -663,11 +670,13 @@ int migrate_receive_main(int argc, char **argv)
     }
     if (cert && xmig_tls_config_set_identity(tls, cert, key) < 0) {
         fprintf(stderr, "xmig migrate-receive: %s\n", xmig_error_message());
+        xmig_tls_config_free(tls);
         return EXIT_USAGE;
     }
     t = listen ? accept_one(listen, port_file, tls)
                : xmig_transport_fds(STDIN_FILENO, STDOUT_FILENO, 0);
     if (!t) {
+        xmig_tls_config_free(tls);
         return EXIT_INVALID;
     }
     if (!rp.factory) {
