@@ -419,6 +419,11 @@ int xmig_sim_workload_parse(const char *name, enum xmig_sim_workload *w);
  * drops xmig's handle and leaves the domain as it is (docs/xen-backend.md).
  */
 struct xmig_guest *xmig_xen_guest_open(uint32_t domid);
+/* The same, for a stream that libxl will restore (a file for xl restore,
+ * xl migrate-receive at the other end): an HVM guest with qemu-xen is
+ * then carried too, its device model's state in the EMULATOR records
+ * (xmig's own destinations refuse those). */
+struct xmig_guest *xmig_xen_guest_open_for_libxl(uint32_t domid);
 /* The name or number of a domain of this Xen host -> its domid. */
 int xmig_xen_domain_lookup(const char *name, uint32_t *domid);
 uint32_t xmig_xen_guest_domid(struct xmig_guest *g);

@@ -50,6 +50,13 @@ struct guest_state {
     struct xmig_msr_entry *msrs;
     uint32_t nmsrs;
     struct xmig_transparent_state *transparent;   /* NULL unless asked */
+    /* A device model's state, as libxl writes it after the libxc END:
+     * whole record bodies (the emulator id and index first), NULL when
+     * the guest has none.  xenstore keys only when there are any. */
+    uint8_t *emulator_xenstore;
+    uint32_t emulator_xenstore_len;
+    uint8_t *emulator_context;
+    uint32_t emulator_context_len;
 };
 
 struct backend_ops {

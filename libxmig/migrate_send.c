@@ -455,6 +455,14 @@ static int send_state(struct sender *s)
         }
     }
     if (xmig_writer_libxc_end(s->w) < 0 ||
+        (gs.emulator_xenstore &&
+         xmig_writer_libxl_record(s->w, XMIG_LIBXL_EMULATOR_XENSTORE_DATA,
+                                  gs.emulator_xenstore,
+                                  gs.emulator_xenstore_len) < 0) ||
+        (gs.emulator_context &&
+         xmig_writer_libxl_record(s->w, XMIG_LIBXL_EMULATOR_CONTEXT,
+                                  gs.emulator_context,
+                                  gs.emulator_context_len) < 0) ||
         (s->p->transparent &&
          xmig_writer_transparent_libxl(s->w, gs.transparent) < 0) ||
         xmig_writer_libxl_end(s->w) < 0) {

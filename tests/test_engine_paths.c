@@ -699,6 +699,108 @@ static void emulator_records_fail_restore(void **state)
     (void)state;
 }
 
+/* ---- a device model's state goes after the libxc END ------------------ */
+
+/* get_state that adds the two EMULATOR bodies, as the xen backend does
+ * for an HVM guest with qemu-xen (emulator 2, index 0). */
+static int state_with_emulator(struct xmig_guest *g, int transparent,
+                               struct guest_state *st)
+{
+    static const uint8_t xs[] = { 2, 0, 0, 0, 0, 0, 0, 0,
+                                  'p', 'h', 'y', 's', 'm', 'a', 'p', '/', '0',
+                                  '/', 'n', 'a', 'm', 'e', 0, 'v', 'g', 'a',
+                                  0 };
+    static const uint8_t ctx[] = { 2, 0, 0, 0, 0, 0, 0, 0, 'Q', 'E', 'V',
+                                   'M', 0, 0, 0, 3 };
+
+    if (src_orig->get_state(g, transparent, st) < 0) {
+        return -1;
+    }
+    st->emulator_xenstore = malloc(sizeof(xs));
+    st->emulator_context = malloc(sizeof(ctx));
+    assert_non_null(st->emulator_xenstore);
+    assert_non_null(st->emulator_context);
+    memcpy(st->emulator_xenstore, xs, sizeof(xs));
+    memcpy(st->emulator_context, ctx, sizeof(ctx));
+    st->emulator_xenstore_len = sizeof(xs);
+    st->emulator_context_len = sizeof(ctx);
+    return 0;
+}
+
+static void put_with_emulator(struct xmig_guest *g, struct guest_state *st)
+{
+    uint8_t *a = st->emulator_xenstore, *b = st->emulator_context;
+
+    st->emulator_xenstore = st->emulator_context = NULL;
+    src_orig->put_state(g, st);
+    free(a);
+    free(b);
+}
+
+struct order {
+    char seen[16][40];
+    unsigned n;
+    uint32_t ctx_id, ctx_len;
+};
+
+static int on_record(void *user, const struct xmig_record *rec)
+{
+    struct order *o = user;
+
+    if (rec->kind != XMIG_ITEM_RECORD || o->n >= 16) {
+        return 0;
+    }
+    if (rec->layer == XMIG_LAYER_LIBXC && rec->type != XMIG_LIBXC_END) {
+        return 0;
+    }
+    snprintf(o->seen[o->n++], sizeof(o->seen[0]), "%s %s",
+             rec->layer == XMIG_LAYER_LIBXC ? "libxc" : "libxl",
+             xmig_record_name(rec->layer, rec->type));
+    if (rec->layer == XMIG_LAYER_LIBXL &&
+        rec->type == XMIG_LIBXL_EMULATOR_CONTEXT) {
+        o->ctx_id = rec->u.emulator.emulator_id;
+        o->ctx_len = rec->u.emulator.data_len;
+    }
+    return 0;
+}
+
+/* libxl's order: libxc END, EMULATOR_XENSTORE_DATA, EMULATOR_CONTEXT,
+ * libxl END; the bodies as the backend gave them. */
+static void emulator_records_after_libxc_end(void **state)
+{
+    struct xmig_guest *g = source_create(1);
+    struct xmig_migrate_stats st;
+    struct order o;
+    struct xmig_transport *t;
+    struct xmig_reader *r;
+    size_t len;
+    uint8_t *buf;
+
+    src_ops.get_state = state_with_emulator;
+    src_ops.put_state = put_with_emulator;
+    buf = save(g, &len, &st);
+    memset(&o, 0, sizeof(o));
+    t = xmig_transport_memory(buf, len);
+    r = xmig_reader_create(t, XMIG_FORMAT_AUTO);
+    assert_non_null(r);
+    assert_int_equal(xmig_reader_run(r, on_record, &o), 0);
+    assert_int_equal(o.n, 5);
+    assert_string_equal(o.seen[0], "libxl LIBXC_CONTEXT");
+    assert_string_equal(o.seen[1], "libxc END");
+    assert_string_equal(o.seen[2], "libxl EMULATOR_XENSTORE_DATA");
+    assert_string_equal(o.seen[3], "libxl EMULATOR_CONTEXT");
+    assert_string_equal(o.seen[4], "libxl END");
+    assert_int_equal(o.ctx_id, 2);
+    assert_int_equal(o.ctx_len, 8);
+    src_ops.get_state = src_orig->get_state;
+    src_ops.put_state = src_orig->put_state;
+    xmig_reader_free(r);
+    xmig_transport_free(t);
+    free(buf);
+    xmig_guest_destroy(g);
+    (void)state;
+}
+
 /* ---- live migration: the handover ------------------------------------ */
 
 static unsigned dst_commits, dst_discards;
@@ -1022,6 +1124,7 @@ int main(void)
         cmocka_unit_test(allocate_only_pages_cleared),
         cmocka_unit_test(factory_refusal_fails_restore),
         cmocka_unit_test(emulator_records_fail_restore),
+        cmocka_unit_test(emulator_records_after_libxc_end),
         cmocka_unit_test(handover_once_after_stream),
         cmocka_unit_test(handover_refusal_keeps_guest_here),
         cmocka_unit_test(failed_start_undoes_handover),

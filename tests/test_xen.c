@@ -680,38 +680,54 @@ static void carry_refusals(void **state)
         const char *want;
     } rows[] = {
         /* moves: PVH, memory = maxmem, or not said */
-        { { PVH, XEN_CARRY_DM_QEMU_XEN, 0, 0, 131072, 131072, 0, 0 }, NULL },
-        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 0, 0, 0, 0, 0 }, NULL },
-        { { PV, XEN_CARRY_DM_DEFAULT, 0, 0, 131072, 131072, 0, 0 },
+        { { PVH, XEN_CARRY_DM_QEMU_XEN, 0, 0, 131072, 131072, 0, 0, 0 }, NULL },
+        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 0, 0, 0, 0, 0, 0 }, NULL },
+        /* moves to libxl (a file, xl migrate-receive): HVM with qemu-xen,
+         * its state carried; not with a stub domain or qemu-traditional,
+         * nor with what refuses any guest */
+        { { HVM, XEN_CARRY_DM_QEMU_XEN, 0, 0, 131072, 131072, 0, 0, 1 }, NULL },
+        { { HVM, XEN_CARRY_DM_QEMU_XEN, 1, 0, 0, 0, 0, 0, 1 },
+          "HVM guests with a stub-domain device model are not supported" },
+        { { HVM, XEN_CARRY_DM_TRADITIONAL, 0, 0, 0, 0, 0, 0, 1 },
+          "HVM guests with a qemu-traditional device model are not "
+          "supported" },
+        { { HVM, XEN_CARRY_DM_DEFAULT, 0, 0, 0, 0, 0, 0, 1 },
+          "with a device model: HVM guests with a qemu device model are not "
+          "supported yet" },
+        { { HVM, XEN_CARRY_DM_QEMU_XEN, 0, 1, 0, 0, 0, 0, 1 },
+          "has 1 PCI device passed through" },
+        { { HVM, XEN_CARRY_DM_QEMU_XEN, 0, 0, 98304, 131072, 0, 0, 1 },
+          "populate-on-demand memory" },
+        { { PV, XEN_CARRY_DM_DEFAULT, 0, 0, 131072, 131072, 0, 0, 0 },
           "domain 5 is a PV guest: PV guests are not supported; use xl" },
-        { { HVM, XEN_CARRY_DM_QEMU_XEN, 0, 0, 131072, 131072, 0, 0 },
+        { { HVM, XEN_CARRY_DM_QEMU_XEN, 0, 0, 131072, 131072, 0, 0, 0 },
           "domain 5 is an HVM guest with qemu-xen: HVM guests with a qemu "
           "device model are not supported yet: their device state would be "
           "lost; use xl" },
-        { { HVM, XEN_CARRY_DM_DEFAULT, 0, 0, 0, 0, 0, 0 },
+        { { HVM, XEN_CARRY_DM_DEFAULT, 0, 0, 0, 0, 0, 0, 0 },
           "with a device model: HVM guests with a qemu device model are not "
           "supported yet" },
-        { { HVM, XEN_CARRY_DM_TRADITIONAL, 0, 0, 0, 0, 0, 0 },
+        { { HVM, XEN_CARRY_DM_TRADITIONAL, 0, 0, 0, 0, 0, 0, 0 },
           "HVM guests with a qemu-traditional device model are not "
           "supported" },
-        { { HVM, XEN_CARRY_DM_TRADITIONAL, 1, 0, 0, 0, 0, 0 },
+        { { HVM, XEN_CARRY_DM_TRADITIONAL, 1, 0, 0, 0, 0, 0, 0 },
           "HVM guests with a stub-domain device model are not supported" },
-        { { XEN_CARRY_TYPE_UNKNOWN, XEN_CARRY_DM_DEFAULT, 0, 0, 0, 0, 0, 0 },
+        { { XEN_CARRY_TYPE_UNKNOWN, XEN_CARRY_DM_DEFAULT, 0, 0, 0, 0, 0, 0, 0 },
           "of a guest type xmig does not know" },
-        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 1, 0, 0, 0, 0 },
+        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 1, 0, 0, 0, 0, 0 },
           "has 1 PCI device passed through: PCI passthrough is not "
           "supported" },
-        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 2, 0, 0, 0, 0 }, "has 2 PCI devices" },
-        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 0, 98304, 131072, 0, 0 },
+        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 2, 0, 0, 0, 0, 0 }, "has 2 PCI devices" },
+        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 0, 98304, 131072, 0, 0, 0 },
           "populate-on-demand memory (memory 98304 KiB below maxmem "
           "131072 KiB): PoD guests are not supported; use xl" },
-        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 0, 131072, 131072, 17, 0 },
+        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 0, 131072, 131072, 17, 0, 0 },
           "populate-on-demand memory (17 entries in Xen)" },
-        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 0, 131072, 131072, 0, 3 },
+        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 0, 131072, 131072, 0, 3, 0 },
           "is asleep in ACPI S3: a sleeping guest cannot suspend itself" },
         /* the first reason wins: PV before PCI before PoD */
-        { { PV, XEN_CARRY_DM_DEFAULT, 0, 1, 1, 2, 0, 3 }, "PV guests are not supported" },
-        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 1, 1, 2, 0, 3 }, "PCI passthrough" },
+        { { PV, XEN_CARRY_DM_DEFAULT, 0, 1, 1, 2, 0, 3, 0 }, "PV guests are not supported" },
+        { { PVH, XEN_CARRY_DM_DEFAULT, 0, 1, 1, 2, 0, 3, 0 }, "PCI passthrough" },
     };
 
     for (size_t i = 0; i < NELEM(rows); i++) {

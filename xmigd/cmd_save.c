@@ -79,7 +79,7 @@ static int save_xen(const char *dom, const char *path, int keep,
     int rc;
 
     if (xmig_xen_domain_lookup(dom, &domid) < 0 ||
-        !(g = xmig_xen_guest_open(domid))) {
+        !(g = xmig_xen_guest_open_for_libxl(domid))) {
         fprintf(stderr, "xmig save: xen:%s: %s\n", dom, xmig_error_message());
         return EXIT_INVALID;
     }

@@ -45,6 +45,10 @@ struct xen_guest {
     char *config_json;         /* the toolstack's config, once asked for */
     char away_from[128];       /* the name given up at handover, or "" */
     int logdirty;              /* log-dirty mode switched on by xmig */
+    int dm_allowed;            /* opened for a stream libxl restores */
+    int dm;                    /* HVM with qemu-xen, its state carried */
+    int dm_logdirty;           /* qemu's global dirty log on by xmig */
+    int dm_stopped;            /* qemu stopped by xmig */
     xc_hypercall_buffer_t dirty_hbuf;
     void *dirty_bits;          /* hypercall memory, dirty_pages pages */
     int dirty_pages;
@@ -130,5 +134,10 @@ int xen_ts_destroy(uint32_t domid);
  * a running domain's libxl config or from a stream's JSON config. */
 int xen_ts_facts_domain(uint32_t domid, struct xen_carry_facts *f);
 int xen_ts_facts_json(const char *json, struct xen_carry_facts *f);
+
+/* qemu-xen, the device model of an HVM guest (xen_dm.c). */
+int xen_dm_logdirty(struct xen_guest *x, int on);
+int xen_dm_save(struct xen_guest *x, struct guest_state *st);
+int xen_dm_cont(struct xen_guest *x);
 
 #endif

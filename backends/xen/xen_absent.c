@@ -24,6 +24,11 @@ struct xmig_guest *xmig_xen_guest_open(uint32_t domid)
     return NULL;
 }
 
+struct xmig_guest *xmig_xen_guest_open_for_libxl(uint32_t domid)
+{
+    return xmig_xen_guest_open(domid);
+}
+
 struct xmig_guest *xen_guest_adopt(uint32_t domid,
                                    const struct xen_adopt_params *p)
 {

@@ -229,15 +229,31 @@ static struct xen_guest *xen_new(uint32_t domid, int incoming)
 
 /* A source is checked before anything touches it: what xmig cannot carry
  * (xen_source_check) is refused here, the domain left as it was. */
-struct xmig_guest *xmig_xen_guest_open(uint32_t domid)
+static struct xmig_guest *open_source(uint32_t domid, int dm_allowed)
 {
     struct xen_guest *x = xen_new(domid, 0);
 
+    if (x) {
+        x->dm_allowed = dm_allowed;
+    }
     if (x && xen_source_check(x) < 0) {
         release(x);
         return NULL;
     }
     return x ? &x->base : NULL;
+}
+
+struct xmig_guest *xmig_xen_guest_open(uint32_t domid)
+{
+    return open_source(domid, 0);
+}
+
+/* For a stream libxl restores (xl restore of a file, xl migrate-receive):
+ * an HVM guest with qemu-xen is carried, its device state in the
+ * EMULATOR records; xmig's own destinations refuse those. */
+struct xmig_guest *xmig_xen_guest_open_for_libxl(uint32_t domid)
+{
+    return open_source(domid, 1);
 }
 
 struct xmig_guest *xen_guest_adopt(uint32_t domid,
@@ -472,17 +488,23 @@ static int xen_logdirty_enable(struct xmig_guest *g, int on)
     struct xen_guest *x = xg(g);
 
     if (!on) {
-        if (!x->logdirty) {
-            return 0;
+        int rc = 0;
+        if (x->logdirty) {
+            xen_call_begin(x);
+            x->logdirty = 0;
+            if (shadow_op(x, XEN_DOMCTL_SHADOW_OP_OFF) < 0) {
+                rc = xen_fail(x, XMIG_ERR_IO, "switching log-dirty mode off");
+            }
         }
-        xen_call_begin(x);
-        x->logdirty = 0;
-        if (shadow_op(x, XEN_DOMCTL_SHADOW_OP_OFF) < 0) {
-            return xen_fail(x, XMIG_ERR_IO, "switching log-dirty mode off");
+        /* qemu's own dirty log after Xen's, as libxl's saver does. */
+        if (xen_dm_logdirty(x, 0) < 0) {
+            rc = -1;
         }
-        return 0;
+        return rc;
     }
-    if (ensure_bitmap(x) < 0) {
+    /* qemu first: its writes into guest RAM are reported only while its
+     * global dirty log is on. */
+    if (ensure_bitmap(x) < 0 || xen_dm_logdirty(x, 1) < 0) {
         return -1;
     }
     xen_call_begin(x);
@@ -538,6 +560,10 @@ static int xen_unpause(struct xmig_guest *g)
     struct xen_guest *x = xg(g);
 
     if (x->suspended) {
+        /* The device model goes on before the domain, as libxl resumes. */
+        if (xen_dm_cont(x) < 0) {
+            return -1;
+        }
         return xen_resume(x);
     }
     xen_suspend_settle(x);   /* one that suspended after xmig gave up */

@@ -55,7 +55,12 @@ int xen_source_check(struct xen_guest *x)
         return xen_fail(x, XMIG_ERR_IO, "reading HVM_PARAM_ACPI_S_STATE");
     }
     f.acpi_s_state = (uint32_t)s_state;
-    return xen_carry_refusal(&f, who);
+    f.dm_carried = x->dm_allowed;
+    if (xen_carry_refusal(&f, who) < 0) {
+        return -1;
+    }
+    x->dm = f.type == XEN_CARRY_TYPE_HVM && f.dm == XEN_CARRY_DM_QEMU_XEN;
+    return 0;
 }
 
 int xen_incoming_check(const char *config_json)

@@ -603,6 +603,9 @@ int xen_carry_refusal(const struct xen_carry_facts *f, const char *who)
                            "their device state would be lost; use xl", who);
         }
         dm = f->dm == XEN_CARRY_DM_QEMU_XEN ? "qemu-xen" : "a device model";
+        if (f->dm == XEN_CARRY_DM_QEMU_XEN && f->dm_carried) {
+            break;   /* its state goes in the EMULATOR records */
+        }
         return err_set(XMIG_ERR_UNSUPPORTED, 0, "%s is an HVM guest with %s: "
                        "HVM guests with a qemu device model are not supported "
                        "yet: their device state would be lost; use xl", who,

@@ -167,6 +167,8 @@ struct xen_carry_facts {
     uint64_t target_kb, max_kb;   /* memory and maxmem (0: not said) */
     uint64_t pod_entries;         /* Xen's populate-on-demand entries */
     uint32_t acpi_s_state;        /* HVM_PARAM_ACPI_S_STATE: 3 = S3 sleep */
+    int dm_carried;               /* the stream goes to libxl, and xmig
+                                   * carries qemu-xen's state in it */
 };
 
 /* 0 when xmig can carry everything the guest has; else -1 with one

@@ -453,7 +453,8 @@ int xen_get_state(struct xen_guest *x, int transparent,
     memset(&st, 0, sizeof(st));
     if (get_tsc(x, &st.tsc) < 0 || get_params(x, &st) < 0 ||
         get_context(x, &st) < 0 || get_policy(x, &st) < 0 ||
-        (transparent && refuse_transparent(x) < 0)) {
+        (transparent && refuse_transparent(x) < 0) ||
+        xen_dm_save(x, &st) < 0) {
         xen_put_state(&st);
         return -1;
     }
@@ -468,6 +469,8 @@ void xen_put_state(struct guest_state *st)
     free(st->cpuid);
     free(st->msrs);
     xmig_transparent_state_free(st->transparent);
+    free(st->emulator_xenstore);
+    free(st->emulator_context);
     memset(st, 0, sizeof(*st));
 }
 

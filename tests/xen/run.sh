@@ -197,9 +197,9 @@ want+=" pvh-save-verify-stream-v2 xl-restore xmig-save xmig-save-xmig-verify"
 want+=" xmig-save-verify-stream-v2 xmig-save-xl-restore xmig-save-keep"
 want+=" transparent-capture xl-save-xmig-restore xmig-restore-adopt xmig-restore-truncated"
 want+=" xmig-restore-small-domain xmigd-migrate xmigd-ktls suspend-withdrawn"
-for k in pv hvm; do
-    for c in save migrate xmigd untouched restore; do want+=" refuse-$k-$c"; done
-done
+for c in save migrate xmigd untouched restore; do want+=" refuse-pv-$c"; done
+want+=" refuse-hvm-xmigd refuse-hvm-untouched refuse-hvm-restore"
+want+=" hvm-xmig-save-xl-restore hvm-migrate-to-xl"
 want+=" suspend-cancel smp-create smp-xmig-save-xl-restore"
 want+=" smp-xl-save-xmig-restore smp-xmigd-migrate"
 [ "${XEN_MIGRATE:-1}" = 1 ] &&
