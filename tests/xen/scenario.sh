@@ -363,6 +363,11 @@ fi
 # triple-fault in the emulation (CI, 2026-12-03: "d9v0 Triple fault",
 # reason reboot, so xl restarted it from scratch and the migration failed
 # on the vanished domain); it also took most of dom0's one vCPU.
+# pvh1 stays paused while the HVM guest exists: an HVM guest booting
+# (SeaBIOS, heavy port I/O through the nested emulation) beside it made
+# pvh1 triple-fault even while it only ticked (clean-clone run,
+# 2026-12-03: "d9v0 Triple fault" before suspend-cancel).
+xl pause $G
 timeout 300 xl create /work/pv.cfg > pv-create.log 2>&1
 timeout 300 xl create /work/hvm.cfg > hvm-create.log 2>&1
 
@@ -503,6 +508,7 @@ for k in pv hvm; do
 done
 xl destroy pv1 > /dev/null 2>&1
 xl destroy hvm1 > /dev/null 2>&1
+xl unpause $G
 pkill xmigd
 
 # ---- a cancel during the suspend wait is honoured at once ----------------------
