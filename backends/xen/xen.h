@@ -49,6 +49,10 @@ struct xen_guest {
     int dm;                    /* HVM with qemu-xen, its state carried */
     int dm_logdirty;           /* qemu's global dirty log on by xmig */
     int dm_stopped;            /* qemu stopped by xmig */
+    uint8_t *dm_xenstore;      /* its saved state, record bodies, until */
+    uint32_t dm_xenstore_len;  /* get_state hands them to the stream */
+    uint8_t *dm_context;
+    uint32_t dm_context_len;
     xc_hypercall_buffer_t dirty_hbuf;
     void *dirty_bits;          /* hypercall memory, dirty_pages pages */
     int dirty_pages;
@@ -137,7 +141,8 @@ int xen_ts_facts_json(const char *json, struct xen_carry_facts *f);
 
 /* qemu-xen, the device model of an HVM guest (xen_dm.c). */
 int xen_dm_logdirty(struct xen_guest *x, int on);
-int xen_dm_save(struct xen_guest *x, struct guest_state *st);
+int xen_dm_save(struct xen_guest *x);
+void xen_dm_take(struct xen_guest *x, struct guest_state *st);
 int xen_dm_cont(struct xen_guest *x);
 
 #endif

@@ -543,7 +543,27 @@ static int xen_pause(struct xmig_guest *g)
     struct xen_guest *x = xg(g);
 
     if (!x->incoming) {
-        return x->suspended ? 0 : xen_suspend(x);
+        if (x->suspended) {
+            return 0;
+        }
+        /* As libxl: the device model is stopped and saved as part of the
+         * suspend, before the last memory pass and the HVM context, so
+         * that its last writes into guest RAM are sent. */
+        if (xen_suspend(x) < 0) {
+            return -1;
+        }
+        if (xen_dm_save(x) < 0) {
+            /* Not paused as far as the engine knows: back as it was. */
+            struct err_state *why = err_stash();
+            if (xen_dm_cont(x) < 0 || xen_resume(x) < 0) {
+                log_msg(XMIG_LOG_WARNING, "xen: domain %u could not be "
+                        "resumed after its device model failed: %s",
+                        x->domid, xmig_error_message());
+            }
+            err_unstash(why);
+            return -1;
+        }
+        return 0;
     }
     xen_call_begin(x);
     if (xc_domain_pause(x->xch, x->domid) < 0) {
@@ -918,6 +938,8 @@ static void release(struct xen_guest *x)
     if (x->xch && !x->incoming) {
         xen_suspend_settle(x);
     }
+    free(x->dm_xenstore);
+    free(x->dm_context);
     if (x->capped) {
         (void)cap_set(x, x->orig_cap);
         x->capped = 0;

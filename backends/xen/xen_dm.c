@@ -83,6 +83,10 @@ int xen_dm_cont(struct xen_guest *x)
         return -1;
     }
     x->dm_stopped = 0;
+    /* A state saved for a move that did not happen is stale now. */
+    free(x->dm_xenstore);
+    free(x->dm_context);
+    x->dm_xenstore = x->dm_context = NULL;
     return 0;
 }
 
@@ -115,7 +119,7 @@ static uint8_t *emulator_body(const void *data, size_t len, uint32_t *out_len)
 /* qemu's xenstore keys libxl carries: every physmap entry's start_addr,
  * size and name, relative to /local/domain/0/device-model/DOMID, each
  * key and value NUL-terminated.  None: no record. */
-static int dm_xenstore(struct xen_guest *x, struct guest_state *st)
+static int dm_xenstore(struct xen_guest *x)
 {
     static const char *const sub[] = { "start_addr", "size", "name" };
     struct xs_handle *xs = xs_open(0);
@@ -165,9 +169,8 @@ static int dm_xenstore(struct xen_guest *x, struct guest_state *st)
         }
     }
     if (len) {
-        st->emulator_xenstore = emulator_body(buf, len,
-                                              &st->emulator_xenstore_len);
-        if (!st->emulator_xenstore) {
+        x->dm_xenstore = emulator_body(buf, len, &x->dm_xenstore_len);
+        if (!x->dm_xenstore) {
             goto out;
         }
     }
@@ -184,7 +187,7 @@ out:
  * so a memfd goes over reopened O_WRONLY; it is read back from the
  * original descriptor.  live: the save is for a migration (qemu >= 2.11
  * then leaves block devices to the destination). */
-int xen_dm_save(struct xen_guest *x, struct guest_state *st)
+int xen_dm_save(struct xen_guest *x)
 {
     struct xen_qmp *q;
     struct stat sb;
@@ -192,10 +195,10 @@ int xen_dm_save(struct xen_guest *x, struct guest_state *st)
     void *data = MAP_FAILED;
     int mfd = -1, wfd = -1, rc = -1;
 
-    if (!x->dm) {
+    if (!x->dm || x->dm_context) {
         return 0;
     }
-    if (dm_xenstore(x, st) < 0) {
+    if (dm_xenstore(x) < 0) {
         return -1;
     }
     mfd = memfd_create("xmig-qemu-state", MFD_CLOEXEC);
@@ -241,14 +244,14 @@ int xen_dm_save(struct xen_guest *x, struct guest_state *st)
         err_set(XMIG_ERR_IO, errno, "reading qemu's device state");
         goto out;
     }
-    st->emulator_context = emulator_body(data, (size_t)sb.st_size,
-                                         &st->emulator_context_len);
-    if (!st->emulator_context) {
+    x->dm_context = emulator_body(data, (size_t)sb.st_size,
+                                  &x->dm_context_len);
+    if (!x->dm_context) {
         goto out;
     }
     log_msg(XMIG_LOG_INFO, "xen: domain %u: qemu-xen's device state, %lld "
             "octets%s", x->domid, (long long)sb.st_size,
-            st->emulator_xenstore ? ", and its physmap keys" : "");
+            x->dm_xenstore ? ", and its physmap keys" : "");
     rc = 0;
 out:
     if (data != MAP_FAILED) {
@@ -260,5 +263,20 @@ out:
     if (mfd >= 0) {
         close(mfd);
     }
+    if (rc < 0) {
+        free(x->dm_xenstore);
+        x->dm_xenstore = NULL;
+    }
     return rc;
+}
+
+/* The saved state goes to the stream's state (the engine frees it). */
+void xen_dm_take(struct xen_guest *x, struct guest_state *st)
+{
+    st->emulator_xenstore = x->dm_xenstore;
+    st->emulator_xenstore_len = x->dm_xenstore_len;
+    st->emulator_context = x->dm_context;
+    st->emulator_context_len = x->dm_context_len;
+    x->dm_xenstore = x->dm_context = NULL;
+    x->dm_xenstore_len = x->dm_context_len = 0;
 }

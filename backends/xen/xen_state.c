@@ -454,10 +454,11 @@ int xen_get_state(struct xen_guest *x, int transparent,
     if (get_tsc(x, &st.tsc) < 0 || get_params(x, &st) < 0 ||
         get_context(x, &st) < 0 || get_policy(x, &st) < 0 ||
         (transparent && refuse_transparent(x) < 0) ||
-        xen_dm_save(x, &st) < 0) {
+        xen_dm_save(x) < 0) {   /* saved at the suspend; a no-op then */
         xen_put_state(&st);
         return -1;
     }
+    xen_dm_take(x, &st);
     *out = st;
     return 0;
 }
