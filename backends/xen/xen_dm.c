@@ -95,7 +95,7 @@ int xen_dm_cont(struct xen_guest *x)
 static uint8_t *emulator_body(const void *data, size_t len, uint32_t *out_len)
 {
     uint8_t *b;
-    const size_t head = 8;   /* u32 emulator id, u32 index, little-endian */
+    const size_t head = 8;   /* u32 emulator id, u32 index */
 
     if (len > REC_MAX_EMULATOR_BODY - head) {
         err_set(XMIG_ERR_LIMIT, 0, "qemu-xen's device state is %zu octets, "
@@ -103,12 +103,18 @@ static uint8_t *emulator_body(const void *data, size_t len, uint32_t *out_len)
                 REC_MAX_EMULATOR_BODY);
         return NULL;
     }
-    b = calloc(1, head + len + 1);
+    b = malloc(head + len + 1);
     if (!b) {
         err_set(XMIG_ERR_NOMEM, ENOMEM, "emulator record");
         return NULL;
     }
-    b[0] = EMULATOR_QEMU_XEN;   /* id; index 0: the rest stays zero */
+    {
+        struct cursor c = cursor_ro(b, head);   /* the writer's encoder */
+        if (rec_emulator_encode_head(&c, EMULATOR_QEMU_XEN, 0) < 0) {
+            free(b);
+            return NULL;
+        }
+    }
     if (len) {
         memcpy(b + head, data, len);
     }
