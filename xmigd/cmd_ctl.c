@@ -566,12 +566,8 @@ int migrate_via_daemon(const char *control, const char *guest,
         fprintf(stderr, "xmig migrate: the request cannot be made\n");
         return EXIT_INVALID;
     }
-    o = ask("migrate", control, req);
-    if (!o) {
-        return EXIT_INVALID;
-    }
-    id = (int)cj_uint(o, "migration", 0);
-    json_decref(o);
+    /* Caught before the request goes: a ^C while xmigd answers must still
+     * cancel the migration it starts (the loop below sends the cancel). */
     {
         struct sigaction sa;
         memset(&sa, 0, sizeof(sa));
@@ -581,6 +577,12 @@ int migrate_via_daemon(const char *control, const char *guest,
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGHUP, &sa, NULL);
     }
+    o = ask("migrate", control, req);
+    if (!o) {
+        return EXIT_INVALID;
+    }
+    id = (int)cj_uint(o, "migration", 0);
+    json_decref(o);
     for (;;) {
         struct timespec ts = { 0, 200000000 };
         const char *state;
