@@ -469,8 +469,7 @@ int migrate_main(int argc, char **argv)
         uint32_t domid;
         g = xmig_xen_domain_lookup(argv[optind] + 4, &domid) < 0
                 ? NULL
-                : exec_cmd ? xmig_xen_guest_open_for_libxl(domid)
-                           : xmig_xen_guest_open(domid);
+                : xmig_xen_guest_open(domid);   /* live HVM: not yet */
         if (!g) {
             fprintf(stderr, "xmig migrate: %s: %s\n", argv[optind],
                     xmig_error_message());

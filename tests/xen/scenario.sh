@@ -431,7 +431,11 @@ else
     HVMWANT+=" device model are not supported yet: their device state would"
     HVMWANT+=" be lost; use xl"
     qpid=$(pgrep -f -- "-xen-domid $hvm " | head -1)
-    # xmigd's destinations are xmig's, which cannot load qemu's state yet.
+    # Live moves of HVM guests are refused (to xl too: in this rig the
+    # guest moved live triple-faulted on arrival in 2 of 3 runs); xmigd's
+    # destinations are xmig's, which cannot load qemu's state yet.
+    refused refuse-hvm-migrate "$HVMWANT" \
+        xmig migrate --exec "xl migrate-receive" xen:hvm1
     refused refuse-hvm-xmigd "$HVMWANT" \
         xmig migrate --control /run/xmigd-a.sock hvm1 127.0.0.1:5602
     bad=
@@ -474,12 +478,6 @@ else
         fail hvm-xmig-save-xl-restore "$(tail -n 2 hvm-save.log hvm-save.vs2 hvm-restore.log | tr '\n' ' ')"
     fi
     rm -f $OUT/hvm.save
-    id=$(xl domid hvm1 2>/dev/null)
-    if timeout 900 xmig migrate --exec "xl migrate-receive" xen:hvm1 > hvm-migrate.log 2>&1; then
-        hvm_runs hvm-migrate-to-xl "$(grep -a '^xmig migrate: [0-9]* rounds' hvm-migrate.log | cut -c1-120)..." "$id"
-    else
-        fail hvm-migrate-to-xl "$(tail -n 3 hvm-migrate.log | tr '\n' ' ')"
-    fi
 fi
 # The destination: xl's save files of both are refused before any domain
 # is built for them.
