@@ -86,7 +86,7 @@ struct daemon {
     struct d_guest guests[D_MAX_GUESTS];
     struct d_migration migs[D_MAX_MIGRATIONS];
     int next_mig;
-    atomic_int stopping;       /* set by the signal handler */
+    atomic_int stopping;       /* set by main on SIGTERM or SIGINT */
     struct xmig_cancel *shutdown;   /* raised with it: ends inbound waits */
     int listen_fd, control_fd;
     int listen_port;

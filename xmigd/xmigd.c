@@ -22,11 +22,21 @@
 
 static struct daemon daemon_state;
 
-static void on_signal(int sig)
+/* SIGTERM and SIGINT are blocked in every thread (the threads inherit
+ * the mask from main, which blocks them before starting any) and taken
+ * by sigwait() in main.  With a handler and pause() instead, the kernel
+ * may run the handler on another thread and main sleeps on. */
+static int wait_for_stop_signal(void)
 {
-    (void)sig;
-    atomic_store(&daemon_state.stopping, 1);
-    xmig_cancel_raise(daemon_state.shutdown);   /* async-signal-safe */
+    sigset_t set;
+    int sig = 0;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    while (sigwait(&set, &sig) != 0) {
+    }
+    return sig;
 }
 
 /* The control socket this daemon made (to remove only that one). */
@@ -132,7 +142,8 @@ int main(int argc, char **argv)
     struct daemon *d = &daemon_state;
     const char *config = NULL, *listen = NULL, *control = NULL, *pf = NULL;
     pthread_t in_th, ctl_th;
-    struct sigaction sa;
+    sigset_t stop_signals;
+    int sig;
     int opt;
 
     while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -223,10 +234,10 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (pthread_create(&in_th, NULL, d_incoming_main, d) != 0 ||
         pthread_create(&ctl_th, NULL, d_control_main, d) != 0) {
@@ -239,10 +250,11 @@ int main(int argc, char **argv)
         d_log(d, 1, "cannot tell the service manager it is ready "
               "(NOTIFY_SOCKET): %s", strerror(errno));
     }
-    while (!d->stopping) {
-        pause();
-    }
-    d_log(d, 0, "stopping: cancelling migrations in flight");
+    sig = wait_for_stop_signal();
+    atomic_store(&d->stopping, 1);
+    xmig_cancel_raise(d->shutdown);
+    d_log(d, 0, "stopping: cancelling migrations in flight (%s)",
+          sig == SIGINT ? "SIGINT" : "SIGTERM");
     shutdown(d->listen_fd, SHUT_RDWR);
     shutdown(d->control_fd, SHUT_RDWR);
     close(d->listen_fd);
