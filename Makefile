@@ -37,7 +37,7 @@ CLI_SRCS := xmigd/xmig.c xmigd/cmd_verify.c xmigd/cmd_dump.c \
 	xmigd/cli_number.c xmigd/hostport.c
 TEST_NAMES := test_cursor test_records test_negative test_streams \
 	test_writer test_errors test_transparent test_xen test_migrate \
-	test_engine_paths test_xl_config test_qmp test_timeouts
+	test_engine_paths test_xl_config test_qmp test_timeouts test_feed
 TEST_SUPPORT := tests/support.c
 # A throwaway PKI for the TLS tests (tests/tls/make-certs.sh says what).
 CERTS := $(O)/certs

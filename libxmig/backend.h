@@ -122,6 +122,13 @@ struct backend_ops {
     int (*unpopulate)(struct xmig_guest *g, const uint64_t *pfns,
                       uint32_t n);
     int (*set_state)(struct xmig_guest *g, const struct guest_state *st);
+    /* Optional, instead of populate and set_state's content: the guest is
+     * built by its toolstack from the stream itself (xen: an HVM guest
+     * with qemu-xen, which libxl restores).  Every octet after the xl
+     * header, in order, as the engine's reader validates it; set_state
+     * (with no state) then ends the stream and waits for the toolstack,
+     * and commit lets the guest run. */
+    int (*feed)(struct xmig_guest *g, const uint8_t *octets, size_t n);
     /* The guest runs here from now on. */
     int (*commit)(struct xmig_guest *g);
     /* Throw a half-built guest away. */

@@ -15,6 +15,7 @@
 #include "libxmig/backend.h"
 #include "libxmig/session.h"
 #include "records/records.h"
+#include "streams/reader.h"
 #include "streams/transport.h"
 #include "xmig.h"
 
@@ -32,7 +33,65 @@ struct receiver {
     uint64_t pages, zero_pages, verify_mismatches;
     char name[64];
     char *config;               /* the xl header's domain config, or NULL */
+    struct xmig_reader *reader;
+    /* The stream after the xl header, kept until the guest exists: a
+     * guest its toolstack builds (ops->feed) gets it all, in order. */
+    uint8_t *early;
+    size_t early_len, early_cap;
+    int early_lost;             /* more than that before the domain */
+    int fed;                    /* the guest takes the stream (ops->feed) */
 };
+
+/* The reader's tap, from the end of the xl header on. */
+static int tap_stream(void *data, const uint8_t *octets, size_t n)
+{
+    struct receiver *r = data;
+
+    if (r->fed) {
+        return r->g->ops->feed(r->g, octets, n);
+    }
+    /* Until the domain header: the libxl header, the image header and
+     * the first records' headers, a few hundred octets. */
+    if (r->early_len + n > (64u << 10)) {
+        reader_set_tap(r->reader, NULL, NULL);
+        r->early_lost = 1;
+        return 0;
+    }
+    if (r->early_len + n > r->early_cap) {
+        size_t cap = r->early_len + n + 1024;
+        uint8_t *b = realloc(r->early, cap);
+        if (!b) {
+            return err_set(XMIG_ERR_NOMEM, ENOMEM, "the stream's first "
+                           "octets");
+        }
+        r->early = b;
+        r->early_cap = cap;
+    }
+    memcpy(r->early + r->early_len, octets, n);
+    r->early_len += n;
+    return 0;
+}
+
+/* The guest exists: it takes the stream from the start, or no tap. */
+static int start_feeding(struct receiver *r)
+{
+    if (!r->g->ops->feed) {
+        reader_set_tap(r->reader, NULL, NULL);
+    } else if (r->early_lost) {
+        return err_set(XMIG_ERR_PROTOCOL, 0, "over 64 KiB of the stream "
+                       "came before its domain header: not a stream its "
+                       "toolstack could restore");
+    } else {
+        r->fed = 1;
+        if (r->g->ops->feed(r->g, r->early, r->early_len) < 0) {
+            return -1;
+        }
+    }
+    free(r->early);
+    r->early = NULL;
+    r->early_len = r->early_cap = 0;
+    return 0;
+}
 
 static double now_s(void)
 {
@@ -108,6 +167,7 @@ static int on_xl_header(struct receiver *r, const struct xmig_record *rec)
         return err_set(XMIG_ERR_NOMEM, ENOMEM, "the domain config");
     }
     r->nr_pfns = kb / 4;
+    reader_set_tap(r->reader, tap_stream, r);
     return 0;
 }
 
@@ -117,6 +177,18 @@ static int on_page_data(struct receiver *r, const struct xmig_page_data *pd)
     void *pages[1024];
     const uint8_t *data = pd->data;
 
+    if (r->fed) {
+        /* The toolstack loads it; the reader checked the record. */
+        for (uint32_t i = 0; i < pd->count; i++) {
+            unsigned type = (unsigned)(xmig_page_data_pfn_word(pd, i) >>
+                                       XMIG_PFN_TYPE_SHIFT);
+            r->pages += type != XMIG_PFN_TYPE_XTAB &&
+                        type != XMIG_PFN_TYPE_BROKEN &&
+                        type != XMIG_PFN_TYPE_XALLOC;
+            r->zero_pages += type == XMIG_PFN_TYPE_XALLOC;
+        }
+        return 0;
+    }
     for (uint32_t base = 0; base < pd->count; base += 1024) {
         uint32_t n = pd->count - base < 1024 ? pd->count - base : 1024, k = 0;
         uint32_t idx[1024], nh = 0;
@@ -237,7 +309,8 @@ static int on_state_record(struct receiver *r, const struct xmig_record *rec)
  * guest restored without its device model's state (EMULATOR_*) would run
  * against a freshly booted one, and a checkpointed stream (Remus/COLO)
  * goes on past its END.  The guest built so far is then discarded. */
-static int libxl_record_loadable(const struct xmig_record *rec)
+static int libxl_record_loadable(const struct receiver *r,
+                                 const struct xmig_record *rec)
 {
     switch (rec->type) {
     case XMIG_LIBXL_END:
@@ -245,6 +318,9 @@ static int libxl_record_loadable(const struct xmig_record *rec)
         return 0;
     case XMIG_LIBXL_EMULATOR_XENSTORE_DATA:
     case XMIG_LIBXL_EMULATOR_CONTEXT:
+        if (r->fed) {
+            return 0;   /* the toolstack hands it to the device model */
+        }
         return err_set(XMIG_ERR_UNSUPPORTED, 0, "the stream carries a device "
                        "model's state (%s, emulator %u): HVM guests with a "
                        "qemu device model are not supported yet; use xl",
@@ -284,17 +360,30 @@ static int on_item(void *user, const struct xmig_record *rec)
         }
         r->g = r->p->factory(r->p->factory_data, r->config ? r->config : "",
                              r->nr_pfns * 4);
-        return r->g ? 0 : -1;
+        return r->g ? start_feeding(r) : -1;
     case XMIG_ITEM_RECORD:
         break;
     default:
+        return 0;
+    }
+    if (r->fed) {
+        /* Validated by the reader; loaded by the toolstack.  A record the
+         * toolstack cannot load fails it, and so the restore. */
+        if (rec->layer == XMIG_LAYER_LIBXL &&
+            libxl_record_loadable(r, rec) < 0) {
+            return -1;
+        }
+        if (rec->type == XMIG_LIBXC_PAGE_DATA &&
+            rec->layer == XMIG_LAYER_LIBXC) {
+            return on_page_data(r, &rec->u.page_data);
+        }
         return 0;
     }
     if (xmig_transparent_state_add(r->pv, rec) < 0) {
         return -1;
     }
     if (rec->layer == XMIG_LAYER_LIBXL) {
-        if (libxl_record_loadable(rec) < 0) {
+        if (libxl_record_loadable(r, rec) < 0) {
             return -1;
         }
         return 0;
@@ -313,6 +402,16 @@ static int check_guest(struct receiver *r)
     if (r->verify_mismatches) {
         return err_set(XMIG_ERR_PROTOCOL, 0, "VERIFY: %llu pages differ from "
                        "the source's", (unsigned long long)r->verify_mismatches);
+    }
+    if (r->fed) {
+        struct guest_state none;
+        memset(&none, 0, sizeof(none));
+        if (r->have_digest) {
+            return err_set(XMIG_ERR_UNSUPPORTED, 0, "the stream's DIGEST "
+                           "cannot be checked: the guest's toolstack "
+                           "restores it");
+        }
+        return r->g->ops->set_state(r->g, &none);
     }
     r->gs.transparent = r->pv->flags ? r->pv : NULL;
     if (r->g->ops->set_state(r->g, &r->gs) < 0) {
@@ -344,6 +443,7 @@ static void free_state(struct receiver *r)
     free(r->gs.msrs);
     xmig_transparent_state_free(r->pv);
     free(r->config);
+    free(r->early);
 }
 
 static struct xmig_guest *receive(struct xmig_transport *t,
@@ -396,6 +496,7 @@ static struct xmig_guest *receive(struct xmig_transport *t,
     }
     transport_phase(t, "receiving the stream");
     reader = xmig_reader_create(t, XMIG_FORMAT_AUTO);
+    r.reader = reader;
     if (!reader || xmig_reader_run(reader, on_item, &r) != 0 ||
         (!session && xmig_reader_expect_eof(reader) < 0)) {
         goto out;

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "records/records.h"
 #include "streams/order.h"
+#include "streams/reader.h"
 #include "streams/transport.h"
 #include "xmig.h"
 
@@ -43,7 +44,51 @@ struct xmig_reader {
     struct libxc_order xo;
     struct libxl_order lo;
     struct xmig_stream_stats stats;
+    reader_tap_fn tap;         /* sees every octet consumed, in order */
+    void *tap_data;
+    uint8_t *tapped;           /* the current item's octets, until valid */
+    size_t tapped_len, tapped_cap;
 };
+
+void reader_set_tap(struct xmig_reader *r, reader_tap_fn fn, void *data)
+{
+    r->tap = fn;
+    r->tap_data = data;
+    r->tapped_len = 0;
+}
+
+/* Keep what the current item consumed, for the tap once it is valid. */
+static int tap_keep(struct xmig_reader *r, const uint8_t *p, size_t n)
+{
+    if (r->tapped_len + n > r->tapped_cap) {
+        size_t cap = r->tapped_len + n;
+        uint8_t *b;
+        cap = cap < (64u << 10) ? (64u << 10) : cap + cap / 4;
+        b = realloc(r->tapped, cap);
+        if (!b) {
+            return err_set(XMIG_ERR_NOMEM, ENOMEM, "keeping a record for "
+                           "the tap");
+        }
+        r->tapped = b;
+        r->tapped_cap = cap;
+    }
+    memcpy(r->tapped + r->tapped_len, p, n);
+    r->tapped_len += n;
+    return 0;
+}
+
+/* The item is valid: the tap gets its octets. */
+static int tap_flush(struct xmig_reader *r, uint64_t start)
+{
+    size_t n = r->tapped_len;
+
+    r->tapped_len = 0;
+    if (r->tap && n && r->tap(r->tap_data, r->tapped, n) < 0) {
+        err_rebase(start);
+        return -1;
+    }
+    return 0;
+}
 
 const char *xmig_format_name(enum xmig_format f)
 {
@@ -105,6 +150,7 @@ void xmig_reader_free(struct xmig_reader *r)
 {
     if (r) {
         free(r->buf);
+        free(r->tapped);
         free(r);
     }
 }
@@ -222,6 +268,10 @@ static int fetch(struct xmig_reader *r, size_t n, const uint8_t **out,
         }
         *out = r->buf + r->rpos;
         r->rpos += n;
+    }
+    if (r->tap && tap_keep(r, *out, n) < 0) {
+        err_rebase(r->offset);
+        return -1;
     }
     r->offset += n;
     return 0;
@@ -494,9 +544,11 @@ fail:
 
 int xmig_reader_next(struct xmig_reader *r, struct xmig_record *rec)
 {
+    uint64_t start = r->offset;
     int rc = 0;
 
     memset(rec, 0, sizeof(*rec));
+    r->tapped_len = 0;
     if (r->state == ST_DETECT && detect(r) < 0) {
         r->state = ST_FAILED;
         return -1;
@@ -528,7 +580,7 @@ int xmig_reader_next(struct xmig_reader *r, struct xmig_record *rec)
     default:
         return err_set(XMIG_ERR_USAGE, 0, "reader in a bad state");
     }
-    if (rc < 0) {
+    if (rc < 0 || tap_flush(r, start) < 0) {
         r->state = ST_FAILED;
         return -1;
     }

@@ -124,7 +124,14 @@ void xen_suspend_settle(struct xen_guest *x);
  * carry.  A source domain, before anything touches it; a stream's domain
  * config, before any domain is built for it. */
 int xen_source_check(struct xen_guest *x);
-int xen_incoming_check(const char *config_json);
+int xen_incoming_check(const char *config_json, int *by_libxl);
+
+/* xen_restore.c: an HVM guest with qemu-xen, restored by libxl from the
+ * stream the engine feeds it (backend op feed); named `name`, else as
+ * its config says (NAME--incoming while NAME is taken). */
+struct xmig_guest *xen_restore_start(const char *config_json,
+                                     const char *name);
+uint32_t xen_restore_domid(struct xmig_guest *g);  /* 0: not one of those */
 
 /* xen_toolstack.c: what libxl does for xmig; 0 or -1 with the error set */
 int xen_ts_config_json(uint32_t domid, char **json);      /* malloc'd */

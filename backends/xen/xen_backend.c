@@ -1065,7 +1065,7 @@ int xmig_xen_domain_lookup(const char *name, uint32_t *domid)
 
 uint32_t xmig_xen_guest_domid(struct xmig_guest *g)
 {
-    return g && g->ops == &xen_ops ? xg(g)->domid : 0;
+    return g && g->ops == &xen_ops ? xg(g)->domid : xen_restore_domid(g);
 }
 
 int xmig_xen_domain_rename(uint32_t domid, const char *name)
@@ -1126,14 +1126,24 @@ struct xmig_guest *xmig_xen_guest_incoming(void *target,
                                        HVM_PARAM_CONSOLE_EVTCHN,
                                        HVM_PARAM_STORE_PFN,
                                        HVM_PARAM_CONSOLE_PFN };
-    int created = 0;
+    int created = 0, by_libxl = 0;
 
     if (xen_probe() < 0) {
         return NULL;
     }
     /* What the stream's guest needs, before any domain is built for it. */
-    if (config_json && config_json[0] && xen_incoming_check(config_json) < 0) {
+    if (config_json && config_json[0] &&
+        xen_incoming_check(config_json, &by_libxl) < 0) {
         return NULL;
+    }
+    if (by_libxl) {
+        if (domid) {
+            err_set(XMIG_ERR_UNSUPPORTED, 0, "the stream's guest is an HVM "
+                    "guest with qemu-xen: libxl restores it into a domain "
+                    "it builds, not into domain %u created beforehand", domid);
+            return NULL;
+        }
+        return xen_restore_start(config_json, t ? t->name : NULL);
     }
     if (!domid) {
         if (!config_json || !config_json[0]) {

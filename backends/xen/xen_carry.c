@@ -63,7 +63,9 @@ int xen_source_check(struct xen_guest *x)
     return 0;
 }
 
-int xen_incoming_check(const char *config_json)
+/* An HVM guest with qemu-xen is restored by libxl (xen_restore.c), which
+ * hands qemu its state: *by_libxl says so. */
+int xen_incoming_check(const char *config_json, int *by_libxl)
 {
     struct xen_carry_facts f;
 
@@ -72,5 +74,11 @@ int xen_incoming_check(const char *config_json)
     }
     f.pod_entries = 0;
     f.acpi_s_state = 0;
-    return xen_carry_refusal(&f, "the stream's guest");
+    f.dm_carried = 1;
+    if (xen_carry_refusal(&f, "the stream's guest") < 0) {
+        return -1;
+    }
+    *by_libxl = f.type == XEN_CARRY_TYPE_HVM &&
+                f.dm == XEN_CARRY_DM_QEMU_XEN;
+    return 0;
 }
