@@ -216,11 +216,14 @@ done <<'ROWS'
 fe80::1|'fe80::1': an IPv6 address goes in brackets, [ADDR]:PORT
 :5600|':5600' has no host before the port
 [::1|'[::1' is not [IPV6]:PORT
+a]:1|'a]:1': the host has ']' at position 2: a host is a name or an address (IPv6 in brackets)
+[::1]]:1|'[::1]]:1': the host has ']' at position 5: a host is a name or an address (IPv6 in brackets)
+a b:1|'a?b:1': the host has octet 0x20 (a space, a control or not ASCII) at position 2: a host is a name or an address (IPv6 in brackets)
 ROWS
 expect 2 "tls-connect 127.0.0.1:0" -- "$XMIG" tls-connect --stdio 127.0.0.1:0
 [ "$(cat err)" = "xmig tls-connect: '127.0.0.1:0': the port '0' is not a number from 1 to 65535" ] && ok ||
     bad "tls-connect 127.0.0.1:0: $(cat err)"
-expect 1 "migrate-receive --listen 127.0.0.1:70000" -- "$XMIG" migrate-receive --listen 127.0.0.1:70000
+expect 2 "migrate-receive --listen 127.0.0.1:70000" -- "$XMIG" migrate-receive --listen 127.0.0.1:70000
 [ "$(cat err)" = "xmig migrate-receive: '127.0.0.1:70000': the port '70000' is not a number from 0 (any free port) to 65535" ] && ok ||
     bad "migrate-receive --listen 127.0.0.1:70000: $(cat err)"
 # Seconds are plain decimal (a fraction after a '.'): strtod also took hex

@@ -668,6 +668,15 @@ int migrate_receive_main(int argc, char **argv)
         xmig_tls_config_free(tls);
         return EXIT_USAGE;
     }
+    if (listen) {
+        struct hostport hp;
+        char why[400];
+        if (hostport_parse(listen, 1, &hp, why, sizeof(why)) < 0) {
+            fprintf(stderr, "xmig migrate-receive: %s\n", why);
+            xmig_tls_config_free(tls);
+            return EXIT_USAGE;
+        }
+    }
     if (cert && xmig_tls_config_set_identity(tls, cert, key) < 0) {
         fprintf(stderr, "xmig migrate-receive: %s\n", xmig_error_message());
         xmig_tls_config_free(tls);

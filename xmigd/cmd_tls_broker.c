@@ -18,6 +18,7 @@
 
 #include "xmigd/atomic_file.h"
 #include "xmigd/cli.h"
+#include "xmigd/hostport.h"
 #include "xmigd/ctl_json.h"
 #include "xmigd/tls_opts.h"
 
@@ -460,6 +461,14 @@ static int broker_main(int argc, char **argv, int server)
     }
     a.hostport = argv[optind];
     a.command = argv + optind + 1;
+    {
+        struct hostport hp;
+        char why[400];
+        if (hostport_parse(a.hostport, server, &hp, why, sizeof(why)) < 0) {
+            fprintf(stderr, "xmig %s: %s\n", a.cmd, why);
+            goto out;
+        }
+    }
     if (cert && xmig_tls_config_set_identity(tls, cert, key) < 0) {
         fprintf(stderr, "xmig %s: %s\n", a.cmd, xmig_error_message());
         goto out;

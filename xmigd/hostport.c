@@ -46,6 +46,35 @@ int hostport_parse(const char *text, int listen, struct hostport *out,
         return -1;
     }
     hlen = n;
+    /* A name or an address, nothing getaddrinfo might read otherwise: a
+     * stray bracket, a space or a control character fails here, naming
+     * it, not later as an unknown host. */
+    for (size_t i = 0; i < hlen; i++) {
+        unsigned char c = (unsigned char)host[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+                 c == '_' || (text[0] == '[' && (c == ':' || c == '%'));
+        if (!ok) {
+            char safe[64], what[48];
+            size_t k;
+            for (k = 0; text[k] && k + 1 < sizeof(safe); k++) {
+                unsigned char t = (unsigned char)text[k];
+                safe[k] = t > 32 && t < 127 ? (char)t : '?';
+            }
+            safe[k] = '\0';
+            if (c > 32 && c < 127) {
+                snprintf(what, sizeof(what), "'%c'", (char)c);
+            } else {
+                snprintf(what, sizeof(what), "octet 0x%02x (a space, a "
+                         "control or not ASCII)", c);
+            }
+            snprintf(why, len, "'%s%s': the host has %s at position %zu: a "
+                     "host is a name or an address (IPv6 in brackets)",
+                     safe, text[k] ? "..." : "", what,
+                     i + 1 + (text[0] == '['));
+            return -1;
+        }
+    }
     p = colon + 1;
     /* At most five digits: anything longer is out of range whatever it
      * says, and nothing can wrap. */
