@@ -20,7 +20,7 @@ LIB_SRCS := common/error.c common/log.c \
 	records/xl_config.c records/page_data.c records/pv.c records/hvm.c \
 	records/policy.c records/libxl_records.c records/libxc_records.c \
 	records/views.c records/transparent.c records/evtchn.c records/gnttab.c \
-	records/xenstore.c \
+	records/xenstore.c common/ram_digest.c \
 	streams/cancel.c streams/transport.c streams/order.c streams/reader.c \
 	streams/writer.c \
 	streams/tls.c streams/tls_policy.c streams/tls_broker.c \
@@ -37,7 +37,8 @@ CLI_SRCS := xmigd/xmig.c xmigd/cmd_verify.c xmigd/cmd_dump.c \
 	xmigd/cli_number.c xmigd/hostport.c
 TEST_NAMES := test_cursor test_records test_negative test_streams \
 	test_writer test_errors test_transparent test_xen test_migrate \
-	test_engine_paths test_xl_config test_qmp test_timeouts test_feed
+	test_engine_paths test_xl_config test_qmp test_timeouts test_feed \
+	test_ram_digest
 TEST_SUPPORT := tests/support.c
 # A throwaway PKI for the TLS tests (tests/tls/make-certs.sh says what).
 CERTS := $(O)/certs

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/ram_digest.h"
 #include "libxmig/backend.h"
 #include "libxmig/session.h"
 #include "records/records.h"
@@ -40,6 +41,11 @@ struct receiver {
     size_t early_len, early_cap;
     int early_lost;             /* more than that before the domain */
     int fed;                    /* the guest takes the stream (ops->feed) */
+    /* A backend with a RAM digest: the receiver's, kept up to date as
+     * pages land (pfns written so far in `written`), so that no pass over
+     * all RAM runs in the pause. */
+    struct ram_digest running;
+    uint64_t *written;
 };
 
 /* The reader's tap, from the end of the xl header on. */
@@ -75,6 +81,14 @@ static int tap_stream(void *data, const uint8_t *octets, size_t n)
 /* The guest exists: it takes the stream from the start, or no tap. */
 static int start_feeding(struct receiver *r)
 {
+    if (r->g->ops->digest && !r->g->ops->feed) {
+        ram_digest_init(&r->running, r->nr_pfns);
+        r->written = calloc((size_t)((r->nr_pfns + 63) / 64), 8);
+        if (!r->written) {
+            return err_set(XMIG_ERR_NOMEM, ENOMEM, "the receiver's map of "
+                           "pages written");
+        }
+    }
     if (!r->g->ops->feed) {
         reader_set_tap(r->reader, NULL, NULL);
     } else if (r->early_lost) {
@@ -171,6 +185,24 @@ static int on_xl_header(struct receiver *r, const struct xmig_record *rec)
     return 0;
 }
 
+/* The page at pfn (now at `page`) is about to hold `data` (NULL: zeros):
+ * the running digest follows.  A page not written before holds zeros. */
+static void note_written(struct receiver *r, uint64_t pfn, const void *page,
+                         const void *data)
+{
+    uint64_t bit = UINT64_C(1) << (pfn % 64);
+
+    if (!r->written || pfn >= r->nr_pfns) {
+        return;
+    }
+    if (r->written[pfn / 64] & bit) {
+        ram_digest_replace(&r->running, pfn, page, data);
+    } else if (data) {
+        ram_digest_replace(&r->running, pfn, NULL, data);
+        r->written[pfn / 64] |= bit;
+    }
+}
+
 static int on_page_data(struct receiver *r, const struct xmig_page_data *pd)
 {
     uint64_t pfns[1024];
@@ -222,11 +254,15 @@ static int on_page_data(struct receiver *r, const struct xmig_page_data *pd)
                 if (r->g->ops->populate_keeps_data && !r->verify) {
                     memset(pages[j], 0, PAGE);
                 }
+                if (!r->verify) {
+                    note_written(r, pfns[j], pages[j], NULL);
+                }
                 continue;
             }
             if (r->verify) {
                 r->verify_mismatches += memcmp(pages[j], data, PAGE) != 0;
             } else {
+                note_written(r, pfns[j], pages[j], data);
                 memcpy(pages[j], data, PAGE);
             }
             data += PAGE;
@@ -420,7 +456,9 @@ static int check_guest(struct receiver *r)
     if (!r->have_digest) {
         return 0;
     }
-    if (!r->g->ops->digest || r->g->ops->digest(r->g, mine) < 0) {
+    if (r->written) {
+        ram_digest_final(&r->running, mine);
+    } else if (!r->g->ops->digest || r->g->ops->digest(r->g, mine) < 0) {
         return err_set(XMIG_ERR_UNSUPPORTED, 0, "cannot check the DIGEST");
     }
     session_state_digest(&r->gs, sd);
@@ -444,6 +482,7 @@ static void free_state(struct receiver *r)
     xmig_transparent_state_free(r->pv);
     free(r->config);
     free(r->early);
+    free(r->written);
 }
 
 static struct xmig_guest *receive(struct xmig_transport *t,

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "backends/sim/sim.h"
+#include "common/ram_digest.h"
 #include "common/error.h"
 
 #define PAGE 4096u
@@ -266,10 +267,9 @@ static void walk(const struct sim_guest *s, uint64_t from, uint64_t end,
     }
 }
 
-/* A 512-bit Fletcher-style checksum in eight 64-bit lanes (a: sum of words,
- * b: sum of a), folded to 256 bits: an equality proof between two copies,
- * not a cryptographic one.  It vectorises, and a run of zeros advances it
- * in closed form. */
+/* The RAM digest (common/ram_digest.h) in one pass over all RAM: it
+ * vectorises, and a run of zeros advances it in closed form.  A receiver
+ * gets the same value page by page (ram_digest_replace). */
 struct fletcher {
     const uint8_t *ram;
     uint64_t a[8], b[8];
@@ -308,13 +308,7 @@ void sim_memory_digest(const struct sim_guest *s, uint8_t out[32])
     struct fletcher f = { s->ram, { 0 }, { 0 } };
 
     walk(s, 0, s->nr_pfns * PAGE, fl_data, fl_hole, &f);
-    for (int k = 0; k < 4; k++) {
-        uint64_t v = f.a[k] ^ (f.a[k + 4] * 0x9E3779B97F4A7C15ull) ^
-                     (f.b[k] << 1) ^ (f.b[k + 4] * 0xC2B2AE3D27D4EB4Full);
-        for (int i = 0; i < 8; i++) {
-            out[k * 8 + i] = (uint8_t)(v >> (8 * i));
-        }
-    }
+    ram_digest_fold(f.a, f.b, out);
 }
 
 struct holes {
