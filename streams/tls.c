@@ -34,6 +34,9 @@
 #include "streams/transport.h"
 #include "xmig.h"
 
+/* Userspace TLS reads this much ahead (several records per read). */
+#define TLS_READ_AHEAD (256u << 10)
+
 #define MAX_PINS 16
 #define HANDSHAKE_MS_DEFAULT 30000
 #define IO_MS_DEFAULT 60000
@@ -798,6 +801,15 @@ static struct xmig_transport *tls_handshake(int fd,
     if (c->insecure) {
         log_msg(XMIG_LOG_WARNING, "TLS peer %s is NOT authenticated "
                 "(--insecure)", peer);
+    }
+    if (!want_ktls) {
+        /* Userspace TLS for certain: one read(2) for many records, not a
+         * 5-octet header and then the body of each 16 KiB record (32,986
+         * reads for 256 MiB; docs/performance.md).  Not with kernel TLS
+         * wanted: octets OpenSSL has read ahead would have to go to the
+         * kernel, which OpenSSL then declines. */
+        SSL_set_read_ahead(tc->ssl, 1);
+        SSL_set_default_read_buffer_len(tc->ssl, TLS_READ_AHEAD);
     }
     transport_deadline(t, c->handshake_ms);
     if (server && first_byte(t, c) < 0) {
