@@ -6,6 +6,7 @@
  * exactly those pages again, so no write after a read-and-clear is missed.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -230,14 +231,16 @@ int sim_dirty_read_clear(struct sim_guest *s, uint64_t *bitmap,
  * octets [off, off+len);
  * holes (never written, so zero) go to hole(len) without being touched,
  * so neither allocates memory. */
-static void walk(const struct sim_guest *s, uint64_t from, uint64_t end,
-                 void (*data)(void *u, uint64_t off, uint64_t len),
-                 void (*hole)(void *u, uint64_t off, uint64_t len), void *u)
+static void walk_extent(const struct sim_guest *s, uint64_t *data_from,
+                        uint64_t *data_to, uint64_t from, uint64_t end,
+                        void (*data)(void *u, uint64_t off, uint64_t len),
+                        void (*hole)(void *u, uint64_t off, uint64_t len),
+                        void *u)
 {
     off_t pos = (off_t)from;
 
     while ((uint64_t)pos < end) {
-        off_t d = (uint64_t)pos >= s->data_from && (uint64_t)pos < s->data_to
+        off_t d = (uint64_t)pos >= *data_from && (uint64_t)pos < *data_to
                       ? pos : lseek(s->memfd, pos, SEEK_DATA);
         off_t h;
         if (d < 0 || (uint64_t)d >= end) {
@@ -250,13 +253,13 @@ static void walk(const struct sim_guest *s, uint64_t from, uint64_t end,
         /* Data never turns back into a hole (nothing punches holes), so
          * the extent found last time still holds: without this, every
          * call scans to the end of the file (O(n^2) over a pass). */
-        if ((uint64_t)d >= s->data_from && (uint64_t)d < s->data_to) {
-            h = (off_t)s->data_to;
+        if ((uint64_t)d >= *data_from && (uint64_t)d < *data_to) {
+            h = (off_t)*data_to;
         } else {
             h = lseek(s->memfd, d, SEEK_HOLE);
             if (h > d) {
-                ((struct sim_guest *)(uintptr_t)s)->data_from = (uint64_t)d;
-                ((struct sim_guest *)(uintptr_t)s)->data_to = (uint64_t)h;
+                *data_from = (uint64_t)d;
+                *data_to = (uint64_t)h;
             }
         }
         if (h < 0 || (uint64_t)h > end) {
@@ -265,6 +268,16 @@ static void walk(const struct sim_guest *s, uint64_t from, uint64_t end,
         data(u, (uint64_t)d, (uint64_t)(h - d));
         pos = h;
     }
+}
+
+/* The guest's own extent cache (one walker at a time). */
+static void walk(const struct sim_guest *s, uint64_t from, uint64_t end,
+                 void (*data)(void *u, uint64_t off, uint64_t len),
+                 void (*hole)(void *u, uint64_t off, uint64_t len), void *u)
+{
+    struct sim_guest *w = (struct sim_guest *)(uintptr_t)s;
+
+    walk_extent(s, &w->data_from, &w->data_to, from, end, data, hole, u);
 }
 
 /* The RAM digest (common/ram_digest.h) in one pass over all RAM: it
@@ -303,12 +316,69 @@ static void fl_hole(void *u, uint64_t off, uint64_t len)
     }
 }
 
+/* One part of RAM, [from, end), digested as if it were all of it. */
+struct digest_part {
+    const struct sim_guest *s;
+    uint64_t from, end;
+    struct fletcher f;
+};
+
+static void *digest_part_main(void *arg)
+{
+    struct digest_part *p = arg;
+    uint64_t data_from = 0, data_to = 0;   /* this walker's own cache */
+
+    walk_extent(p->s, &data_from, &data_to, p->from, p->end, fl_data,
+                fl_hole, &p->f);
+    return NULL;
+}
+
+/* The digest is taken while the guest is paused (in the downtime), so it
+ * runs on the cores the paused vCPUs left idle: up to four parts of at
+ * least 64 MiB, each a whole number of pages.  Parts join linearly
+ * (ram_digest.h): a is the sum of the parts' a, and a part's b weighs its
+ * groups from the part's end, so it gains G * a for the G groups after
+ * the part. */
 void sim_memory_digest(const struct sim_guest *s, uint8_t out[32])
 {
-    struct fletcher f = { s->ram, { 0 }, { 0 } };
+    uint64_t bytes = s->nr_pfns * PAGE;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n = cpus > 4 ? 4 : cpus < 1 ? 1 : (unsigned)cpus;
+    struct digest_part parts[4];
+    pthread_t th[4];
+    int started[4] = { 0 };
+    uint64_t a[8] = { 0 }, b[8] = { 0 };
 
-    walk(s, 0, s->nr_pfns * PAGE, fl_data, fl_hole, &f);
-    ram_digest_fold(f.a, f.b, out);
+    while (n > 1 && bytes / n < (UINT64_C(64) << 20)) {
+        n--;
+    }
+    for (unsigned k = 0; k < n; k++) {
+        memset(&parts[k], 0, sizeof(parts[k]));
+        parts[k].s = s;
+        parts[k].f.ram = s->ram;
+        parts[k].from = s->nr_pfns * k / n * PAGE;
+        parts[k].end = s->nr_pfns * (k + 1) / n * PAGE;
+        if (k > 0) {
+            started[k] = pthread_create(&th[k], NULL, digest_part_main,
+                                        &parts[k]) == 0;
+        }
+    }
+    digest_part_main(&parts[0]);
+    for (unsigned k = 1; k < n; k++) {
+        if (started[k]) {
+            pthread_join(th[k], NULL);
+        } else {
+            digest_part_main(&parts[k]);   /* no thread: here, in turn */
+        }
+    }
+    for (unsigned k = 0; k < n; k++) {
+        uint64_t after = (bytes - parts[k].end) / 64;
+        for (int l = 0; l < 8; l++) {
+            a[l] += parts[k].f.a[l];
+            b[l] += parts[k].f.b[l] + after * parts[k].f.a[l];
+        }
+    }
+    ram_digest_fold(a, b, out);
 }
 
 struct holes {
