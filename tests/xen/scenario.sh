@@ -24,6 +24,8 @@ cd $OUT || exit 1
 
 say() { echo "$*" | tee -a results.txt; }
 pass() { say "XEN-TEST: $1 PASS ${*:2}"; }
+# A check whose subject could not be tried here (the reason says why).
+skip() { say "XEN-TEST: $1 SKIP ${*:2}"; }
 # A failure names the guests Xen saw triple-fault so far (the emulation's
 # known fault, docs/xen-rig.md), which a restarted guest would hide.
 faults() {
@@ -542,10 +544,20 @@ else
     rm -f $OUT/hvm1.save
     # And xl's live migration of it: xl sends, xmig receives (libxl
     # restores what xmig's reader passes on; the go-ahead is xl's).
+    # When xl's own source triple-faults (the nested emulation does that
+    # to HVM guests in log-dirty rounds: CI run of 2026-12-03, "d15v0
+    # Triple fault", "failed to suspend at sender"), the move proves
+    # nothing either way: then only xmig's side is checked (it said why
+    # and kept nothing) and the check is skipped.
     hvm=$(xl domid hvm1 2>/dev/null); tick0=$(hvmtick)
+    tf0=$(xl dmesg | grep -c "d${hvm}v[0-9]* Triple fault")
     if timeout 900 xl migrate -s "" hvm1 "xmig migrate-receive --xen" \
             > hvm-xl-to-xmig.log 2>&1; then
         hvm_runs hvm-xl-migrate-to-xmig "$(grep -a 'xmig migrate-receive: .* runs as' hvm-xl-to-xmig.log | tail -n 1)" "$hvm" "$tick0" soft
+    elif [ "$(xl dmesg | grep -c "d${hvm}v[0-9]* Triple fault")" != "$tf0" ] &&
+         grep -aq "xmig migrate-receive: .*nothing was kept" hvm-xl-to-xmig.log &&
+         ! xl domid hvm1--incoming > /dev/null 2>&1; then
+        skip hvm-xl-migrate-to-xmig "xl's source domain $hvm triple-faulted during its live migration; xmig's receiver: $(grep -a -o 'xmig migrate-receive: .*nothing was kept' hvm-xl-to-xmig.log | tail -n 1 | cut -c1-200)"
     else
         fail hvm-xl-migrate-to-xmig "$(tail -n 3 hvm-xl-to-xmig.log | tr '\n' ' ')"
     fi
