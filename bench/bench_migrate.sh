@@ -501,7 +501,7 @@ def main():
 
     # One migration with memory as found, reported apart; then the
     # machine's memory is warmed and the measured runs begin.
-    cold = migrate(0, 'idle', MODES[0]) if WARM_MIB else None
+    cold = migrate(-1, 'idle', MODES[0]) if WARM_MIB else None
     if cold is not None:
         print('  first run, memory as found (not in the medians): idle %s %s'
               % (MODES[0], '%.2f s, %.0f MiB/s, CPU %.2f s' % (

@@ -17,7 +17,7 @@
 #
 # Usage: tests/xen/run.sh [DIR]     DIR: what tests/xen/build.sh made (obj/xen)
 # Env:   XMIG (./xmig, copied into dom0 with the guest and scenario.sh)
-#        XEN_TIMEOUT (s, 1200: the whole VM)  XEN_MIGRATE (1)
+#        XEN_TIMEOUT (s, 1800: the whole VM)  XEN_MIGRATE (1)
 #        XEN_MEM (3G)  XEN_SMP (2)
 # Exit:  0 all passed, 1 a check failed, 2 the rig itself did not work
 #        (missing files, Xen or dom0 did not come up, no results).
@@ -30,7 +30,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dir=${1:-obj/xen}
 xmig=${XMIG:-./xmig}
-timeout_s=${XEN_TIMEOUT:-1200}
+timeout_s=${XEN_TIMEOUT:-1800}
 run=$dir/run
 log=$run/console.log
 
@@ -61,6 +61,11 @@ cp "$dir/guest/vmlinuz" "$dir/guest/initrd.cpio.gz" "$run/work/guest/"
 cp "$here/scenario.sh" "$here/pvh.cfg" "$here/pv.cfg" "$here/hvm.cfg" "$here/smp.cfg" \
     "$run/work/"
 [ "${XEN_MIGRATE:-1}" = 1 ] && touch "$run/work/migrate"
+# The scenario's own limit in dom0: what is left of XEN_TIMEOUT after the
+# boot (~40 s) and the copying of the logs, so that they still reach the
+# work disk when it runs out.
+echo $(( timeout_s > 600 ? timeout_s - 200 : timeout_s * 2 / 3 )) \
+    > "$run/work/scenario-limit"
 # Room for the saved image and the captured live stream (~130 MiB each).
 mkfs.ext4 -q -L work -d "$run/work" "$run/work.img" 1G > /dev/null ||
     rig_problem "mkfs.ext4 of the work disk failed"

@@ -446,121 +446,8 @@ else
         bad="${bad:+$bad, }qemu (pid '${qpid}') is gone"
     why="qemu (pid $qpid) still serves it"
     untouched refuse-hvm-untouched hvm1 "$hvm"
-    # The HVM guest prints its heartbeat on the PV console (hvc0, logged
-    # by xenconsoled); it boots in one to three minutes here.  The moves
-    # below wait for its first tick, so that each is checked by the guest
-    # itself: ticks go on, the memory sum unchanged.
-    hvmcon=/var/log/xen/console/guest-hvm1.log
-    hvmtick() { grep -a -o 'GUEST tick [0-9]*' $hvmcon 2>/dev/null | tail -n 1 | cut -d' ' -f3; }
-    hvmsum() { grep -a -o 'sum=[0-9a-f]*' $hvmcon 2>/dev/null | tail -n 1 | cut -d= -f2; }
-    i=0
-    while [ -z "$(hvmtick)" ] && [ $i -lt 420 ]; do sleep 3; i=$((i + 3)); done
-    hvmsum0=$(hvmsum)
-    say "XEN-INFO: hvm1 booted (first tick) ${hvmsum0:+after }${i} s${hvmsum0:-: no tick yet}"
-    # hvm_runs NAME WHAT OLDID TICK [soft]: hvm1 is a new domain, its qemu
-    # the new one, the old domain and qemu gone; the guest ticks on past
-    # TICK with the same memory sum (if it had booted; else its vCPU time
-    # must grow).  soft: the heartbeat is reported, not required (live
-    # moves, which hang this guest under the nested emulation with xl as
-    # sender too; docs/xen-rig.md).
-    hvm_runs() {
-        local d c1 c2 i=0 beat=
-        d=$(xl domid hvm1 2>/dev/null)
-        c1=$(xl vcpu-list hvm1 2>/dev/null | awk '$3 == 0 { print $6 }')
-        if [ -n "$hvmsum0" ] && [ -n "$4" ]; then
-            while [ "$(hvmtick)" -le "$4" ] 2>/dev/null && [ $i -lt 90 ]; do sleep 3; i=$((i + 3)); done
-            if [ "$(hvmtick)" -gt "$4" ] 2>/dev/null && [ "$(hvmsum)" = "$hvmsum0" ]; then
-                beat="ticks on ($4 -> $(hvmtick)), memory sum unchanged"
-            elif [ "${5:-}" = soft ]; then
-                beat="heartbeat NOT resumed within 90 s (tick $4 -> $(hvmtick)); live moves are not proven here"
-            else
-                beat=
-                bad="guest stuck at tick $(hvmtick) (was $4), sum $(hvmsum) (booted with $hvmsum0)"
-            fi
-        else
-            sleep 6
-        fi
-        c2=$(xl vcpu-list hvm1 2>/dev/null | awk '$3 == 0 { print $6 }')
-        if [ -n "$d" ] && [ "$d" != "$3" ] && pgrep -f -- "-xen-domid $d " > /dev/null &&
-           ! pgrep -f -- "-xen-domid $3 " > /dev/null && ! xl domname "$3" > /dev/null 2>&1 &&
-           awk -v a="${c1:-0}" -v b="${c2:-0}" 'BEGIN { exit !(b > a) }' && [ -z "${bad:-}" ]; then
-            pass "$1" "$2; domain $3 -> $d, its qemu running, vCPU time $c1 -> $c2 s${beat:+; $beat}"
-        else
-            fail "$1" "$2; domain $3 -> '$d', vCPU time '$c1' -> '$c2' ${bad:-}:" \
-                "$(tail -n 2 /var/log/xen/qemu-dm-hvm1.log | tr '\n' ' ')"
-        fi
-        bad=
-    }
-    tick0=$(hvmtick)
-    if timeout 600 xmig save xen:hvm1 $OUT/hvm.save > hvm-save.log 2>&1 &&
-       timeout 600 xmig dump $OUT/hvm.save > hvm-save.dump 2>&1 &&
-       grep -q "libxl EMULATOR_CONTEXT (0x3), length [0-9]*: emulator 2 index 0" hvm-save.dump &&
-       timeout 900 python3 /usr/lib/xen-4.17/bin/verify-stream-v2 -v -f xl \
-           -i $OUT/hvm.save > hvm-save.vs2 2>&1 &&
-       grep -q "type Qemu Upstream" hvm-save.vs2 &&
-       timeout 900 xl restore $OUT/hvm.save > hvm-restore.log 2>&1; then
-        hvm_runs hvm-xmig-save-xl-restore "$(tail -n 1 hvm-save.log | cut -c1-100)...; $(grep -o 'EMULATOR_CONTEXT.*' hvm-save.dump); verify-stream-v2 accepts it" "$hvm" "$tick0"
-    else
-        fail hvm-xmig-save-xl-restore "$(tail -n 2 hvm-save.log hvm-save.vs2 hvm-restore.log | tr '\n' ' ')"
-    fi
-    rm -f $OUT/hvm.save
-    # xmig as the destination: libxl restores the guest (and hands qemu-xen
-    # its state) from the stream xmig's reader checks on the way.  First a
-    # copy cut short: refused, and libxl's half-built domain and its qemu
-    # are gone again.
-    qemus() { pgrep -c -f -- "-xen-domid [0-9]" || true; }
-    hvm=$(xl domid hvm1 2>/dev/null); tick0=$(hvmtick)
-    if timeout 600 xmig save xen:hvm1 $OUT/hvm.save > hvm-save2.log 2>&1; then
-        n=$(domains); q=$(qemus)
-        head -c $(( $(stat -c %s $OUT/hvm.save) * 2 / 3 )) $OUT/hvm.save > $OUT/hvm-cut.save
-        timeout 900 xmig restore --xen $OUT/hvm-cut.save > hvm-cut.log 2>&1
-        rc=$?
-        if [ $rc != 0 ] && grep -q "stream truncated.*nothing was kept" hvm-cut.log &&
-           [ "$(domains)" = "$n" ] && [ "$(qemus)" = "$q" ] &&
-           ! xl domid hvm1 > /dev/null 2>&1; then
-            pass hvm-xmig-restore-truncated "refused, no domain or qemu left: $(tail -n 1 hvm-cut.log)"
-        else
-            fail hvm-xmig-restore-truncated "exit $rc, domains $n -> $(domains)," \
-                "qemus $q -> $(qemus): $(tail -n 2 hvm-cut.log | tr '\n' ' ')"
-        fi
-        rm -f $OUT/hvm-cut.save
-        if timeout 900 xmig restore --xen $OUT/hvm.save > hvm-xmig-restore.log 2>&1; then
-            hvm_runs hvm-xmig-save-xmig-restore "$(tail -n 1 hvm-xmig-restore.log)" "$hvm" "$tick0"
-        else
-            fail hvm-xmig-save-xmig-restore "$(tail -n 2 hvm-xmig-restore.log | tr '\n' ' ')"
-        fi
-    else
-        fail hvm-xmig-save-xmig-restore "xmig save: $(tail -n 2 hvm-save2.log | tr '\n' ' ')"
-    fi
-    rm -f $OUT/hvm.save
-    # And xl's own save file of it.
-    hvm=$(xl domid hvm1 2>/dev/null); tick0=$(hvmtick)
-    if timeout 900 xl save hvm1 $OUT/hvm1.save > hvm1-save.log 2>&1 &&
-       timeout 900 xmig restore --xen $OUT/hvm1.save > hvm-xl-xmig.log 2>&1; then
-        hvm_runs hvm-xl-save-xmig-restore "$(tail -n 1 hvm-xl-xmig.log)" "$hvm" "$tick0"
-    else
-        fail hvm-xl-save-xmig-restore "$(tail -n 2 hvm1-save.log hvm-xl-xmig.log | tr '\n' ' ')"
-    fi
-    rm -f $OUT/hvm1.save
-    # And xl's live migration of it: xl sends, xmig receives (libxl
-    # restores what xmig's reader passes on; the go-ahead is xl's).
-    # When xl's own source triple-faults (the nested emulation does that
-    # to HVM guests in log-dirty rounds: CI run of 2026-12-03, "d15v0
-    # Triple fault", "failed to suspend at sender"), the move proves
-    # nothing either way: then only xmig's side is checked (it said why
-    # and kept nothing) and the check is skipped.
-    hvm=$(xl domid hvm1 2>/dev/null); tick0=$(hvmtick)
-    tf0=$(xl dmesg | grep -c "d${hvm}v[0-9]* Triple fault")
-    if timeout 900 xl migrate -s "" hvm1 "xmig migrate-receive --xen" \
-            > hvm-xl-to-xmig.log 2>&1; then
-        hvm_runs hvm-xl-migrate-to-xmig "$(grep -a 'xmig migrate-receive: .* runs as' hvm-xl-to-xmig.log | tail -n 1)" "$hvm" "$tick0" soft
-    elif [ "$(xl dmesg | grep -c "d${hvm}v[0-9]* Triple fault")" != "$tf0" ] &&
-         grep -aq "xmig migrate-receive: .*nothing was kept" hvm-xl-to-xmig.log &&
-         ! xl domid hvm1--incoming > /dev/null 2>&1; then
-        skip hvm-xl-migrate-to-xmig "xl's source domain $hvm triple-faulted during its live migration; xmig's receiver: $(grep -a -o 'xmig migrate-receive: .*nothing was kept' hvm-xl-to-xmig.log | tail -n 1 | cut -c1-200)"
-    else
-        fail hvm-xl-migrate-to-xmig "$(tail -n 3 hvm-xl-to-xmig.log | tr '\n' ' ')"
-    fi
+    # Its moves come last (section at the end): gone before it boots.
+    xl destroy hvm1 > /dev/null 2>&1
 fi
 # The destination: xl's save file of a PV guest is refused before any
 # domain is built for it.
@@ -812,4 +699,134 @@ else
     fail source-gone "exit $rc, domains $(domains): $(tail -n 2 gone.log xmigd-b-gone.log | tr '\n' ' ')"
 fi
 pkill xmigd
+
+# ---- HVM with qemu-xen, through libxl (last) ----------------------------------
+# Last, after every PVH live migration: an HVM guest running beside (or
+# before) them made PVH guests triple-fault in the nested emulation (CI
+# runs of 2026-12-03: "d9v0 Triple fault" beside a booting HVM guest; the
+# smp guest's xmigd move, after the HVM moves, "d20v0 Triple fault").
+# Nothing else runs now.
+rm -f /var/log/xen/console/guest-hvm1.log
+timeout 300 xl create /work/hvm.cfg > hvm-create2.log 2>&1
+hvm=$(xl domid hvm1 2>/dev/null)
+if [ -z "$hvm" ]; then
+    fail hvm-xmig-save-xl-restore "xl create hvm.cfg: $(tail -n 2 hvm-create2.log | tr '\n' ' ')"
+else
+    # The HVM guest prints its heartbeat on the PV console (hvc0, logged
+    # by xenconsoled); it boots in one to three minutes here.  The moves
+    # below wait for its first tick, so that each is checked by the guest
+    # itself: ticks go on, the memory sum unchanged.
+    hvmcon=/var/log/xen/console/guest-hvm1.log
+    hvmtick() { grep -a -o 'GUEST tick [0-9]*' $hvmcon 2>/dev/null | tail -n 1 | cut -d' ' -f3; }
+    hvmsum() { grep -a -o 'sum=[0-9a-f]*' $hvmcon 2>/dev/null | tail -n 1 | cut -d= -f2; }
+    i=0
+    while [ -z "$(hvmtick)" ] && [ $i -lt 420 ]; do sleep 3; i=$((i + 3)); done
+    hvmsum0=$(hvmsum)
+    say "XEN-INFO: hvm1 booted (first tick) ${hvmsum0:+after }${i} s${hvmsum0:-: no tick yet}"
+    # hvm_runs NAME WHAT OLDID TICK [soft]: hvm1 is a new domain, its qemu
+    # the new one, the old domain and qemu gone; the guest ticks on past
+    # TICK with the same memory sum (if it had booted; else its vCPU time
+    # must grow).  soft: the heartbeat is reported, not required (live
+    # moves, which hang this guest under the nested emulation with xl as
+    # sender too; docs/xen-rig.md).
+    hvm_runs() {
+        local d c1 c2 i=0 beat=
+        d=$(xl domid hvm1 2>/dev/null)
+        c1=$(xl vcpu-list hvm1 2>/dev/null | awk '$3 == 0 { print $6 }')
+        if [ -n "$hvmsum0" ] && [ -n "$4" ]; then
+            while [ "$(hvmtick)" -le "$4" ] 2>/dev/null && [ $i -lt 90 ]; do sleep 3; i=$((i + 3)); done
+            if [ "$(hvmtick)" -gt "$4" ] 2>/dev/null && [ "$(hvmsum)" = "$hvmsum0" ]; then
+                beat="ticks on ($4 -> $(hvmtick)), memory sum unchanged"
+            elif [ "${5:-}" = soft ]; then
+                beat="heartbeat NOT resumed within 90 s (tick $4 -> $(hvmtick)); live moves are not proven here"
+            else
+                beat=
+                bad="guest stuck at tick $(hvmtick) (was $4), sum $(hvmsum) (booted with $hvmsum0)"
+            fi
+        else
+            sleep 6
+        fi
+        c2=$(xl vcpu-list hvm1 2>/dev/null | awk '$3 == 0 { print $6 }')
+        if [ -n "$d" ] && [ "$d" != "$3" ] && pgrep -f -- "-xen-domid $d " > /dev/null &&
+           ! pgrep -f -- "-xen-domid $3 " > /dev/null && ! xl domname "$3" > /dev/null 2>&1 &&
+           awk -v a="${c1:-0}" -v b="${c2:-0}" 'BEGIN { exit !(b > a) }' && [ -z "${bad:-}" ]; then
+            pass "$1" "$2; domain $3 -> $d, its qemu running, vCPU time $c1 -> $c2 s${beat:+; $beat}"
+        else
+            fail "$1" "$2; domain $3 -> '$d', vCPU time '$c1' -> '$c2' ${bad:-}:" \
+                "$(tail -n 2 /var/log/xen/qemu-dm-hvm1.log | tr '\n' ' ')"
+        fi
+        bad=
+    }
+    tick0=$(hvmtick)
+    if timeout 600 xmig save xen:hvm1 $OUT/hvm.save > hvm-save.log 2>&1 &&
+       timeout 600 xmig dump $OUT/hvm.save > hvm-save.dump 2>&1 &&
+       grep -q "libxl EMULATOR_CONTEXT (0x3), length [0-9]*: emulator 2 index 0" hvm-save.dump &&
+       timeout 900 python3 /usr/lib/xen-4.17/bin/verify-stream-v2 -v -f xl \
+           -i $OUT/hvm.save > hvm-save.vs2 2>&1 &&
+       grep -q "type Qemu Upstream" hvm-save.vs2 &&
+       timeout 900 xl restore $OUT/hvm.save > hvm-restore.log 2>&1; then
+        hvm_runs hvm-xmig-save-xl-restore "$(tail -n 1 hvm-save.log | cut -c1-100)...; $(grep -o 'EMULATOR_CONTEXT.*' hvm-save.dump); verify-stream-v2 accepts it" "$hvm" "$tick0"
+    else
+        fail hvm-xmig-save-xl-restore "$(tail -n 2 hvm-save.log hvm-save.vs2 hvm-restore.log | tr '\n' ' ')"
+    fi
+    rm -f $OUT/hvm.save
+    # xmig as the destination: libxl restores the guest (and hands qemu-xen
+    # its state) from the stream xmig's reader checks on the way.  First a
+    # copy cut short: refused, and libxl's half-built domain and its qemu
+    # are gone again.
+    qemus() { pgrep -c -f -- "-xen-domid [0-9]" || true; }
+    hvm=$(xl domid hvm1 2>/dev/null); tick0=$(hvmtick)
+    if timeout 600 xmig save xen:hvm1 $OUT/hvm.save > hvm-save2.log 2>&1; then
+        n=$(domains); q=$(qemus)
+        head -c $(( $(stat -c %s $OUT/hvm.save) * 2 / 3 )) $OUT/hvm.save > $OUT/hvm-cut.save
+        timeout 900 xmig restore --xen $OUT/hvm-cut.save > hvm-cut.log 2>&1
+        rc=$?
+        if [ $rc != 0 ] && grep -q "stream truncated.*nothing was kept" hvm-cut.log &&
+           [ "$(domains)" = "$n" ] && [ "$(qemus)" = "$q" ] &&
+           ! xl domid hvm1 > /dev/null 2>&1; then
+            pass hvm-xmig-restore-truncated "refused, no domain or qemu left: $(tail -n 1 hvm-cut.log)"
+        else
+            fail hvm-xmig-restore-truncated "exit $rc, domains $n -> $(domains)," \
+                "qemus $q -> $(qemus): $(tail -n 2 hvm-cut.log | tr '\n' ' ')"
+        fi
+        rm -f $OUT/hvm-cut.save
+        if timeout 900 xmig restore --xen $OUT/hvm.save > hvm-xmig-restore.log 2>&1; then
+            hvm_runs hvm-xmig-save-xmig-restore "$(tail -n 1 hvm-xmig-restore.log)" "$hvm" "$tick0"
+        else
+            fail hvm-xmig-save-xmig-restore "$(tail -n 2 hvm-xmig-restore.log | tr '\n' ' ')"
+        fi
+    else
+        fail hvm-xmig-save-xmig-restore "xmig save: $(tail -n 2 hvm-save2.log | tr '\n' ' ')"
+    fi
+    rm -f $OUT/hvm.save
+    # And xl's own save file of it.
+    hvm=$(xl domid hvm1 2>/dev/null); tick0=$(hvmtick)
+    if timeout 900 xl save hvm1 $OUT/hvm1.save > hvm1-save.log 2>&1 &&
+       timeout 900 xmig restore --xen $OUT/hvm1.save > hvm-xl-xmig.log 2>&1; then
+        hvm_runs hvm-xl-save-xmig-restore "$(tail -n 1 hvm-xl-xmig.log)" "$hvm" "$tick0"
+    else
+        fail hvm-xl-save-xmig-restore "$(tail -n 2 hvm1-save.log hvm-xl-xmig.log | tr '\n' ' ')"
+    fi
+    rm -f $OUT/hvm1.save
+    # And xl's live migration of it: xl sends, xmig receives (libxl
+    # restores what xmig's reader passes on; the go-ahead is xl's).
+    # When xl's own source triple-faults (the nested emulation does that
+    # to HVM guests in log-dirty rounds: CI run of 2026-12-03, "d15v0
+    # Triple fault", "failed to suspend at sender"), the move proves
+    # nothing either way: then only xmig's side is checked (it said why
+    # and kept nothing) and the check is skipped.
+    hvm=$(xl domid hvm1 2>/dev/null); tick0=$(hvmtick)
+    tf0=$(xl dmesg | grep -c "d${hvm}v[0-9]* Triple fault")
+    if timeout 900 xl migrate -s "" hvm1 "xmig migrate-receive --xen --timeout 20" \
+            > hvm-xl-to-xmig.log 2>&1; then
+        hvm_runs hvm-xl-migrate-to-xmig "$(grep -a 'xmig migrate-receive: .* runs as' hvm-xl-to-xmig.log | tail -n 1)" "$hvm" "$tick0" soft
+    elif [ "$(xl dmesg | grep -c "d${hvm}v[0-9]* Triple fault")" != "$tf0" ] &&
+         grep -aq "xmig migrate-receive: .*nothing was kept" hvm-xl-to-xmig.log &&
+         ! xl domid hvm1--incoming > /dev/null 2>&1; then
+        skip hvm-xl-migrate-to-xmig "xl's source domain $hvm triple-faulted during its live migration; xmig's receiver: $(grep -a -o 'xmig migrate-receive: .*nothing was kept' hvm-xl-to-xmig.log | tail -n 1 | cut -c1-200)"
+    else
+        fail hvm-xl-migrate-to-xmig "$(tail -n 3 hvm-xl-to-xmig.log | tr '\n' ' ')"
+    fi
+fi
+xl destroy hvm1 > /dev/null 2>&1
 exit 0
