@@ -241,8 +241,7 @@ check-vm: libxmig.a bin/xmig
 # needs root, network access and ~2.5 GB in $(O)/xen; later runs reuse it.
 # tests/xen/run.sh says what it proves; XEN_MIGRATE and XEN_TIMEOUT tune it.
 check-xen: xmig
-	@$(S)/tests/xen/build.sh $(O)/xen
-	@XMIG=./xmig $(S)/tests/xen/run.sh $(O)/xen
+	@XMIG=./xmig $(S)/tests/xen/check.sh $(O)/xen
 
 # A second build, with ASan+UBSan, that runs the unit and CLI tests.
 check-sanitizers:
