@@ -57,14 +57,6 @@ struct sim_guest {
     /* what a destination has been handed */
     struct guest_state incoming;
     int have_state;
-
-    /* A destination's RAM, populated ahead of the stream by a thread of
-     * its own (sim_memory_populate_ahead): front is one past the highest
-     * pfn the engine has asked for so far. */
-    pthread_t populater;
-    int populating;
-    _Atomic int populate_stop;
-    _Atomic uint64_t populate_front;
 };
 
 struct xmig_guest *sim_guest_incoming(uint64_t nr_pfns, uint16_t domid);
@@ -72,15 +64,6 @@ struct xmig_guest *sim_guest_incoming(uint64_t nr_pfns, uint16_t domid);
 /* sim_memory.c */
 int sim_memory_create(struct sim_guest *s, uint64_t bytes);
 void sim_memory_destroy(struct sim_guest *s);
-/* A destination: allocate RAM ahead of the stream on a thread of its own
- * (at most 256 MiB beyond populate_front), so that the
- * receiving thread does not clear every fresh page itself.  Best effort:
- * a thread that cannot start, or an allocation that fails, leaves the
- * work to the receiver's own page faults. */
-void sim_memory_populate_ahead(struct sim_guest *s);
-void sim_memory_note_front(struct sim_guest *s, uint64_t pfn_end);
-/* The stream has ended (or the guest goes): no more populating. */
-void sim_memory_populate_stop(struct sim_guest *s);
 int sim_dirty_enable(struct sim_guest *s, int on);
 int sim_dirty_read_clear(struct sim_guest *s, uint64_t *bitmap,
                          uint64_t *count);

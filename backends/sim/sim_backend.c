@@ -46,16 +46,12 @@ static int sim_map(struct xmig_guest *g, const uint64_t *pfns, uint32_t n,
 {
     struct sim_guest *s = sim(g);
 
-    uint64_t end = 0;
-
     if (check_pfns(s, pfns, n) < 0) {
         return -1;
     }
     for (uint32_t i = 0; i < n; i++) {
         pages[i] = s->ram + pfns[i] * PAGE;
-        end = pfns[i] + 1 > end ? pfns[i] + 1 : end;
     }
-    sim_memory_note_front(s, end);
     return 0;
 }
 
@@ -127,16 +123,12 @@ static int sim_populate(struct xmig_guest *g, const uint64_t *pfns, uint32_t n,
 {
     struct sim_guest *s = sim(g);
 
-    uint64_t end = 0;
-
     if (check_pfns(s, pfns, n) < 0) {
         return -1;
     }
     for (uint32_t i = 0; i < n; i++) {
         pages[i] = s->ram + pfns[i] * PAGE;
-        end = pfns[i] + 1 > end ? pfns[i] + 1 : end;
     }
-    sim_memory_note_front(s, end);
     return 0;
 }
 
@@ -144,8 +136,6 @@ static int sim_set_state(struct xmig_guest *g, const struct guest_state *st)
 {
     struct sim_guest *s = sim(g);
     const struct sim_boot *b = (const void *)s->ram;
-
-    sim_memory_populate_stop(s);   /* every page has arrived */
 
     /* Checked before the destination says it is ready, not at commit. */
     if (b->magic != SIM_MAGIC || b->vcpus == 0 || b->vcpus > SIM_MAX_VCPUS) {
@@ -286,9 +276,6 @@ struct xmig_guest *sim_guest_incoming(uint64_t nr_pfns, uint16_t domid)
 {
     struct sim_guest *s = sim_new(nr_pfns * PAGE, 1, domid);
 
-    if (s) {
-        sim_memory_populate_ahead(s);
-    }
     return s ? &s->base : NULL;
 }
 

@@ -6,7 +6,6 @@
  * exactly those pages again, so no write after a read-and-clear is missed.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -14,7 +13,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backends/sim/sim.h"
@@ -144,64 +142,8 @@ int sim_memory_create(struct sim_guest *s, uint64_t bytes)
     return err_set(XMIG_ERR_LIMIT, 0, "more than %d sim guests", MAX_GUESTS);
 }
 
-/* Populating ahead: 16 MiB per fallocate, at most 256 MiB beyond what
- * the stream has reached, so that a stream claiming a large guest and
- * sending little makes the receiver allocate little more than it sent. */
-#define POPULATE_CHUNK (UINT64_C(16) << 20)
-#define POPULATE_AHEAD (UINT64_C(256) << 20)
-
-static void *populate_main(void *arg)
-{
-    struct sim_guest *s = arg;
-    uint64_t bytes = s->nr_pfns * PAGE, off = 0;
-    struct timespec nap = { 0, 2 * 1000 * 1000 };
-
-    while (off < bytes && !atomic_load(&s->populate_stop)) {
-        uint64_t front = atomic_load(&s->populate_front) * PAGE;
-        uint64_t len = bytes - off < POPULATE_CHUNK ? bytes - off
-                                                    : POPULATE_CHUNK;
-        if (off >= front + POPULATE_AHEAD) {
-            nanosleep(&nap, NULL);
-            continue;
-        }
-        /* Pages the receiver wrote already are left as they are. */
-        if (fallocate(s->memfd, 0, (off_t)off, (off_t)len) < 0) {
-            break;
-        }
-        off += len;
-    }
-    return NULL;
-}
-
-void sim_memory_populate_ahead(struct sim_guest *s)
-{
-    atomic_store(&s->populate_stop, 0);
-    atomic_store(&s->populate_front, 0);
-    s->populating = pthread_create(&s->populater, NULL, populate_main, s) ==
-                    0;
-}
-
-void sim_memory_note_front(struct sim_guest *s, uint64_t pfn_end)
-{
-    uint64_t cur = atomic_load(&s->populate_front);
-
-    while (pfn_end > cur &&
-           !atomic_compare_exchange_weak(&s->populate_front, &cur, pfn_end)) {
-    }
-}
-
-void sim_memory_populate_stop(struct sim_guest *s)
-{
-    if (s->populating) {
-        atomic_store(&s->populate_stop, 1);
-        pthread_join(s->populater, NULL);
-        s->populating = 0;
-    }
-}
-
 void sim_memory_destroy(struct sim_guest *s)
 {
-    sim_memory_populate_stop(s);
     for (int i = 0; i < MAX_GUESTS; i++) {
         struct sim_guest *me = s;
         atomic_compare_exchange_strong(&registry[i], &me, NULL);
