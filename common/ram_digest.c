@@ -11,17 +11,27 @@ void ram_digest_init(struct ram_digest *d, uint64_t nr_pfns)
 
 /* a += sum of (new - old); b += sum of (N - g) * (new - old) over the
  * page's groups g, all modulo 2^64 like the full pass. */
+/* Page data in a stream's buffer has no alignment: words by memcpy. */
+static uint64_t word_at(const uint8_t *p, uint64_t i)
+{
+    uint64_t w;
+
+    memcpy(&w, p + i * 8, 8);
+    return w;
+}
+
 void ram_digest_replace(struct ram_digest *d, uint64_t pfn, const void *old,
                         const void *new_page)
 {
-    static const uint64_t zero[512];
-    const uint64_t *o = old ? old : zero, *n = new_page ? new_page : zero;
+    static const uint8_t zero[4096];
+    const uint8_t *o = old ? old : zero, *n = new_page ? new_page : zero;
     uint64_t s[8] = { 0 }, t[8] = { 0 };
     uint64_t weight = d->groups - pfn * RAM_DIGEST_GROUPS_PER_PAGE;
 
     for (uint64_t i = 0; i < RAM_DIGEST_GROUPS_PER_PAGE; i++) {
         for (int k = 0; k < 8; k++) {
-            uint64_t w = n[i * 8 + (uint64_t)k] - o[i * 8 + (uint64_t)k];
+            uint64_t w = word_at(n, i * 8 + (uint64_t)k) -
+                         word_at(o, i * 8 + (uint64_t)k);
             s[k] += w;
             t[k] += i * w;
         }
